@@ -1,0 +1,623 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * buddy.c - a binary buddy page allocator over kmemlab's private region.
+ *
+ * Theory. The region is npages pages, a multiple of 2^max_order, known here
+ * only by index. A block of order k is 2^k pages whose first index is a
+ * multiple of 2^k; its buddy is the block at index ^ 2^k. Allocation takes
+ * the first block of the smallest order >= k that has one and splits it,
+ * putting each upper half on the free list of its order. Freeing merges the
+ * block with its buddy while the buddy is free and of the same order. Both
+ * walk at most max_order steps.
+ *
+ * Metadata lives outside the pages handed out: one struct kml_page per page.
+ * Its 16-bit tag says what the page is: the head of a free, per-CPU,
+ * allocated or freeing block (with the block's order and, when allocated,
+ * its owner), or a tail inside some block. Every split marks the new upper
+ * head; every merge marks the absorbed head a tail; so each page is always
+ * either a head or inside the block of the nearest head below it whose
+ * order covers it. That is what lets a free be checked in O(max_order):
+ * the tag of a correctly freed page is exactly ALLOC(kind, order), and any
+ * other tag says which misuse it is.
+ *
+ * Frees claim the block with a compare-and-exchange of the tag from
+ * ALLOC(kind, order) to PCP or FREEING, so that of two racing frees of one
+ * block exactly one wins and the other is reported as a double free.
+ *
+ * Per-CPU lists. Order-0 pages are served from, and freed to, a list per
+ * CPU under that CPU's lock, so single-page traffic on different CPUs does
+ * not meet on the zone lock. A list is refilled with pcp_batch pages at once
+ * when empty and drained by pcp_batch pages when longer than pcp_high.
+ * Pages on these lists are not merged; kml_buddy_drain() gives them all
+ * back, and an allocation that is about to fail drains every list (and asks
+ * the owner's reclaim hook to shrink its caches) before it gives up.
+ *
+ * Locking. pcp_lock (one per CPU) nests outside zone_lock; no two pcp locks
+ * are ever held together. zone_lock protects the free lists, nr_free, the
+ * FREE/TAIL tags, and the counters other than the per-CPU ones. A pcp list
+ * and its counters belong to its lock. Tags of allocated blocks change only
+ * through the compare-and-exchange above or under the lock of the list the
+ * page goes to or comes from.
+ */
+#include "buddy.h"
+
+const char *const kml_kind_name[KML_NR_KINDS] = {
+	"none", "pages", "slab", "vmalloc", "user", "test",
+};
+
+const char *const kml_misuse_name[KML_NR_MISUSE] = {
+	"outside", "double_free", "not_head", "wrong_order", "wrong_owner",
+};
+
+static const char *const state_name[] = {
+	"tail", "free", "pcp", "allocated", "freeing",
+};
+
+static inline struct kml_page *pg(struct kml_buddy *b, u32 idx)
+{
+	return &b->pages[idx];
+}
+
+static inline void set_tag(struct kml_buddy *b, u32 idx, u16 tag)
+{
+	KML_WRITE(pg(b, idx)->pg_tag, tag);
+}
+
+static inline u16 get_tag(struct kml_buddy *b, u32 idx)
+{
+	return KML_READ(pg(b, idx)->pg_tag);
+}
+
+/* zone_lock held */
+static void free_list_add(struct kml_buddy *b, u32 idx, unsigned int order)
+{
+	struct kml_page *p = pg(b, idx);
+	u32 next = b->free_head[order];
+
+	p->pg_prev = KML_NIL;
+	p->pg_next = next;
+	if (next != KML_NIL)
+		pg(b, next)->pg_prev = idx;
+	b->free_head[order] = idx;
+	b->nr_free[order]++;
+	set_tag(b, idx, KML_TAG(KML_PG_FREE, KML_KIND_NONE, order));
+}
+
+/* zone_lock held */
+static void free_list_del(struct kml_buddy *b, u32 idx, unsigned int order)
+{
+	struct kml_page *p = pg(b, idx);
+
+	if (p->pg_prev != KML_NIL)
+		pg(b, p->pg_prev)->pg_next = p->pg_next;
+	else
+		b->free_head[order] = p->pg_next;
+	if (p->pg_next != KML_NIL)
+		pg(b, p->pg_next)->pg_prev = p->pg_prev;
+	b->nr_free[order]--;
+}
+
+/* zone_lock held. Takes a block of exactly @order off the free lists. */
+static u32 rmqueue(struct kml_buddy *b, unsigned int order)
+{
+	unsigned int o;
+	u32 idx;
+
+	for (o = order; o <= b->max_order; o++)
+		if (b->free_head[o] != KML_NIL)
+			break;
+	if (o > b->max_order)
+		return KML_NIL;
+	idx = b->free_head[o];
+	free_list_del(b, idx, o);
+	while (o > order) {
+		o--;
+		b->splits++;
+		free_list_add(b, idx + (1u << o), o);
+	}
+	return idx;
+}
+
+/* zone_lock held. Gives a block whose tag is not FREE back, merging. */
+static void free_block(struct kml_buddy *b, u32 idx, unsigned int order)
+{
+	while (order < b->max_order) {
+		u32 buddy = idx ^ (1u << order);
+
+		if (get_tag(b, buddy) != KML_TAG(KML_PG_FREE, KML_KIND_NONE, order))
+			break;
+		free_list_del(b, buddy, order);
+		set_tag(b, idx > buddy ? idx : buddy, KML_TAG(KML_PG_TAIL, 0, 0));
+		idx = idx < buddy ? idx : buddy;
+		order++;
+		b->merges++;
+	}
+	free_list_add(b, idx, order);
+}
+
+size_t kml_buddy_meta_bytes(u32 npages, unsigned int nr_cpus)
+{
+	return sizeof(struct kml_buddy) + (size_t)npages * sizeof(struct kml_page) +
+	       (size_t)nr_cpus * sizeof(struct kml_pcp);
+}
+
+int kml_buddy_init(struct kml_buddy *b, u32 npages, unsigned int max_order)
+{
+	u32 idx;
+	unsigned int i;
+
+	memset(b, 0, sizeof(*b));
+	if (max_order > KML_MAX_ORDER_LIMIT || npages == 0 || npages >= KML_NIL ||
+	    npages & ((1u << max_order) - 1))
+		return -EINVAL;
+	b->npages = npages;
+	b->max_order = max_order;
+	b->nr_pcp = kml_nr_cpus();
+	b->pages = kml_meta_zalloc((size_t)npages * sizeof(struct kml_page));
+	b->pcp = kml_meta_zalloc((size_t)b->nr_pcp * sizeof(struct kml_pcp));
+	if (!b->pages || !b->pcp) {
+		kml_buddy_destroy(b);
+		return -ENOMEM;
+	}
+	kml_lock_init(&b->zone_lock);
+	for (i = 0; i <= KML_MAX_ORDER_LIMIT; i++)
+		b->free_head[i] = KML_NIL;
+	for (i = 0; i < b->nr_pcp; i++) {
+		kml_lock_init(&b->pcp[i].pcp_lock);
+		b->pcp[i].pcp_head = KML_NIL;
+	}
+	/* Linux sizes its batch from the zone; a 64 MiB region gets 16. */
+	b->pcp_batch = npages >> 10;
+	if (b->pcp_batch < 1)
+		b->pcp_batch = 1;
+	if (b->pcp_batch > 63)
+		b->pcp_batch = 63;
+	b->pcp_high = 4 * b->pcp_batch;
+	/* Tags start zeroed, i.e. all tails; give each max-order head out. */
+	for (idx = 0; idx < npages; idx += 1u << max_order)
+		free_list_add(b, idx, max_order);
+	return 0;
+}
+
+void kml_buddy_destroy(struct kml_buddy *b)
+{
+	kml_meta_free(b->pages);
+	kml_meta_free(b->pcp);
+	b->pages = NULL;
+	b->pcp = NULL;
+}
+
+/* Moves up to @n pages from the per-CPU list @pcp to the free lists. */
+static void pcp_drain_locked(struct kml_buddy *b, struct kml_pcp *pcp,
+			     unsigned int n)
+{
+	unsigned long flags = 0;
+
+	kml_lock(&b->zone_lock, flags);
+	while (n-- && pcp->pcp_count) {
+		u32 idx = pcp->pcp_head;
+
+		pcp->pcp_head = pg(b, idx)->pg_next;
+		pcp->pcp_count--;
+		free_block(b, idx, 0);
+	}
+	kml_unlock(&b->zone_lock, flags);
+}
+
+void kml_buddy_drain(struct kml_buddy *b)
+{
+	unsigned long flags = 0;
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < b->nr_pcp; cpu++) {
+		struct kml_pcp *pcp = &b->pcp[cpu];
+
+		kml_lock(&pcp->pcp_lock, flags);
+		if (pcp->pcp_count)
+			pcp_drain_locked(b, pcp, pcp->pcp_count);
+		kml_unlock(&pcp->pcp_lock, flags);
+	}
+	kml_lock(&b->zone_lock, flags);
+	b->drains++;
+	kml_unlock(&b->zone_lock, flags);
+}
+
+static u32 pcp_alloc(struct kml_buddy *b, enum kml_page_kind kind)
+{
+	struct kml_pcp *pcp = &b->pcp[kml_cpu_get()];
+	unsigned long flags = 0, zflags = 0;
+	u32 idx = KML_NIL;
+
+	kml_lock(&pcp->pcp_lock, flags);
+	if (unlikely(!pcp->pcp_count)) {
+		unsigned int n;
+
+		kml_lock(&b->zone_lock, zflags);
+		for (n = 0; n < b->pcp_batch; n++) {
+			u32 i = rmqueue(b, 0);
+
+			if (i == KML_NIL)
+				break;
+			pg(b, i)->pg_next = pcp->pcp_head;
+			set_tag(b, i, KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0));
+			pcp->pcp_head = i;
+			pcp->pcp_count++;
+		}
+		kml_unlock(&b->zone_lock, zflags);
+	}
+	if (likely(pcp->pcp_count)) {
+		idx = pcp->pcp_head;
+		pcp->pcp_head = pg(b, idx)->pg_next;
+		pcp->pcp_count--;
+		pcp->pcp_allocs++;
+		set_tag(b, idx, KML_TAG(KML_PG_ALLOC, kind, 0));
+	}
+	kml_unlock(&pcp->pcp_lock, flags);
+	kml_cpu_put();
+	return idx;
+}
+
+static u32 zone_alloc(struct kml_buddy *b, unsigned int order,
+		      enum kml_page_kind kind)
+{
+	unsigned long flags = 0;
+	u32 idx;
+
+	kml_lock(&b->zone_lock, flags);
+	idx = rmqueue(b, order);
+	if (idx != KML_NIL) {
+		b->allocs[order]++;
+		set_tag(b, idx, KML_TAG(KML_PG_ALLOC, kind, order));
+	}
+	kml_unlock(&b->zone_lock, flags);
+	return idx;
+}
+
+u32 kml_buddy_alloc(struct kml_buddy *b, unsigned int order,
+		    enum kml_page_kind kind)
+{
+	unsigned long flags = 0;
+	u32 idx;
+	int tries;
+
+	if (order > b->max_order)
+		return KML_NIL;
+	for (tries = 0; tries < 2; tries++) {
+		idx = order ? zone_alloc(b, order, kind) : pcp_alloc(b, kind);
+		if (likely(idx != KML_NIL))
+			return idx;
+		/* Short: give back what the per-CPU lists and caches hold. */
+		if (tries == 0) {
+			if (b->reclaim)
+				b->reclaim(b->reclaim_ctx);
+			kml_buddy_drain(b);
+		}
+	}
+	kml_lock(&b->zone_lock, flags);
+	b->failed[order]++;
+	kml_unlock(&b->zone_lock, flags);
+	return KML_NIL;
+}
+
+/* zone_lock held. The head of the block that contains @idx. */
+static u32 block_head(struct kml_buddy *b, u32 idx)
+{
+	unsigned int o;
+
+	for (o = 0; o <= b->max_order; o++) {
+		u32 h = idx & ~((1u << o) - 1);
+		u16 t = get_tag(b, h);
+
+		if (KML_TAG_STATE(t) != KML_PG_TAIL && KML_TAG_ORDER(t) >= o)
+			return h;
+	}
+	return KML_NIL;
+}
+
+static int misuse(struct kml_buddy *b, u32 idx, unsigned int order,
+		  enum kml_page_kind kind, u16 tag)
+{
+	unsigned long flags = 0;
+	enum kml_misuse m;
+	u32 head = idx;
+
+	kml_lock(&b->zone_lock, flags);
+	if (KML_TAG_STATE(tag) == KML_PG_TAIL) {
+		head = block_head(b, idx);
+		tag = head == KML_NIL ? 0 : get_tag(b, head);
+	}
+	switch (KML_TAG_STATE(tag)) {
+	case KML_PG_FREE:
+	case KML_PG_PCP:
+	case KML_PG_FREEING:
+		m = KML_BAD_DOUBLE_FREE;
+		break;
+	case KML_PG_ALLOC:
+		if (head != idx)
+			m = KML_BAD_NOT_HEAD;
+		else if (KML_TAG_KIND(tag) != kind)
+			m = KML_BAD_KIND;
+		else
+			m = KML_BAD_ORDER;
+		break;
+	default:
+		m = KML_BAD_NOT_HEAD;
+		break;
+	}
+	b->misuse[m]++;
+	kml_unlock(&b->zone_lock, flags);
+
+	switch (m) {
+	case KML_BAD_DOUBLE_FREE:
+		kml_err("double free of page %u (order %u): it is in a %s block of order %u at page %u\n",
+			idx, order, state_name[KML_TAG_STATE(tag)],
+			KML_TAG_ORDER(tag), head);
+		break;
+	case KML_BAD_NOT_HEAD:
+		kml_err("free of page %u (order %u): not the first page of a block; it is inside the order-%u block at page %u\n",
+			idx, order, KML_TAG_ORDER(tag), head);
+		break;
+	case KML_BAD_KIND:
+		kml_err("free of page %u as %s: it was allocated by %s\n",
+			idx, kml_kind_name[kind], kml_kind_name[KML_TAG_KIND(tag)]);
+		break;
+	default:
+		kml_err("free of page %u with order %u: it was allocated with order %u\n",
+			idx, order, KML_TAG_ORDER(tag));
+		break;
+	}
+	return -EINVAL;
+}
+
+void kml_buddy_note_misuse(struct kml_buddy *b, enum kml_misuse m)
+{
+	unsigned long flags = 0;
+
+	kml_lock(&b->zone_lock, flags);
+	b->misuse[m]++;
+	kml_unlock(&b->zone_lock, flags);
+}
+
+int kml_buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
+		   enum kml_page_kind kind)
+{
+	u16 expect = KML_TAG(KML_PG_ALLOC, kind, order);
+	unsigned long flags = 0;
+	u16 old;
+
+	if (unlikely(idx >= b->npages || order > b->max_order)) {
+		kml_buddy_note_misuse(b, KML_BAD_OUTSIDE);
+		kml_err("free of page %u order %u: not in the region (%u pages, max order %u)\n",
+			idx, order, b->npages, b->max_order);
+		return -EINVAL;
+	}
+	if (order == 0) {
+		struct kml_pcp *pcp = &b->pcp[kml_cpu_get()];
+
+		kml_lock(&pcp->pcp_lock, flags);
+		old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect,
+				    KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0));
+		if (likely(old == expect)) {
+			pg(b, idx)->pg_next = pcp->pcp_head;
+			pcp->pcp_head = idx;
+			pcp->pcp_frees++;
+			if (unlikely(++pcp->pcp_count > b->pcp_high))
+				pcp_drain_locked(b, pcp, b->pcp_batch);
+		}
+		kml_unlock(&pcp->pcp_lock, flags);
+		kml_cpu_put();
+	} else {
+		old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect,
+				    KML_TAG(KML_PG_FREEING, kind, order));
+		if (likely(old == expect)) {
+			kml_lock(&b->zone_lock, flags);
+			free_block(b, idx, order);
+			kml_unlock(&b->zone_lock, flags);
+		}
+	}
+	if (unlikely(old != expect))
+		return misuse(b, idx, order, kind, old);
+	return 0;
+}
+
+unsigned long kml_buddy_free_pages(struct kml_buddy *b)
+{
+	unsigned long n = 0;
+	unsigned int i;
+
+	for (i = 0; i <= b->max_order; i++)
+		n += KML_READ(b->nr_free[i]) << i;
+	for (i = 0; i < b->nr_pcp; i++)
+		n += KML_READ(b->pcp[i].pcp_count);
+	return n;
+}
+
+bool kml_buddy_pristine(struct kml_buddy *b)
+{
+	unsigned long flags = 0;
+	bool ok;
+
+	kml_lock(&b->zone_lock, flags);
+	ok = (b->nr_free[b->max_order] << b->max_order) == b->npages;
+	kml_unlock(&b->zone_lock, flags);
+	return ok;
+}
+
+void kml_buddy_walk(struct kml_buddy *b,
+		    void (*fn)(void *ctx, u32 idx, u32 n, u16 tag),
+		    void *ctx)
+{
+	unsigned long flags = 0;
+	u32 idx = 0, run = 0, n = 0;
+	u16 run_tag = 0;
+
+	kml_lock(&b->zone_lock, flags);
+	while (idx < b->npages) {
+		u16 t = get_tag(b, idx);
+		u32 size = KML_TAG_STATE(t) == KML_PG_TAIL ? 1 : 1u << KML_TAG_ORDER(t);
+
+		if (size > b->npages - idx)
+			size = b->npages - idx;
+		if (n && t != run_tag) {
+			fn(ctx, run, n, run_tag);
+			n = 0;
+		}
+		if (!n) {
+			run = idx;
+			run_tag = t;
+		}
+		n += size;
+		idx += size;
+	}
+	if (n)
+		fn(ctx, run, n, run_tag);
+	kml_unlock(&b->zone_lock, flags);
+}
+
+#define VALIDATE_SHOW	16	/* violations printed; the rest are counted */
+
+#define violation(fmt, ...) do {					\
+	if (errors++ < VALIDATE_SHOW)					\
+		pr(ctx, "buddy: " fmt "\n", ##__VA_ARGS__);		\
+} while (0)
+
+unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx)
+{
+	unsigned long heads[KML_MAX_ORDER_LIMIT + 1] = { 0 };
+	unsigned long errors = 0, flags = 0;
+	unsigned int cpu, o;
+	u32 idx;
+
+	for (cpu = 0; cpu < b->nr_pcp; cpu++) {
+		struct kml_pcp *pcp = &b->pcp[cpu];
+		u32 n = 0;
+
+		kml_lock(&pcp->pcp_lock, flags);
+		for (idx = pcp->pcp_head; idx != KML_NIL && n <= pcp->pcp_count;
+		     idx = pg(b, idx)->pg_next, n++) {
+			if (idx >= b->npages) {
+				violation("cpu %u list: link to page %u outside the region",
+					  cpu, idx);
+				break;
+			}
+			if (get_tag(b, idx) != KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0))
+				violation("cpu %u list: page %u has tag %#x", cpu, idx,
+					  get_tag(b, idx));
+		}
+		if (n != pcp->pcp_count)
+			violation("cpu %u list: count %u, %u pages linked", cpu,
+				  pcp->pcp_count, n);
+		kml_unlock(&pcp->pcp_lock, flags);
+	}
+
+	kml_lock(&b->zone_lock, flags);
+	for (o = 0; o <= KML_MAX_ORDER_LIMIT; o++) {
+		u32 prev = KML_NIL;
+		unsigned long n = 0;
+
+		if (o > b->max_order) {
+			if (b->free_head[o] != KML_NIL || b->nr_free[o])
+				violation("order %u above max_order has free blocks", o);
+			continue;
+		}
+		for (idx = b->free_head[o]; idx != KML_NIL; idx = pg(b, idx)->pg_next) {
+			if (idx >= b->npages) {
+				violation("order %u list: link to page %u outside the region",
+					  o, idx);
+				break;
+			}
+			if (get_tag(b, idx) != KML_TAG(KML_PG_FREE, KML_KIND_NONE, o))
+				violation("order %u list: page %u has tag %#x", o, idx,
+					  get_tag(b, idx));
+			if (pg(b, idx)->pg_prev != prev)
+				violation("order %u list: page %u links back to %u, not %u",
+					  o, idx, pg(b, idx)->pg_prev, prev);
+			prev = idx;
+			if (++n > b->nr_free[o])
+				break;
+		}
+		if (n != b->nr_free[o])
+			violation("order %u list: nr_free %lu, %lu%s blocks linked", o,
+				  b->nr_free[o], n, n > b->nr_free[o] ? " or more" : "");
+	}
+
+	for (idx = 0; idx < b->npages;) {
+		u16 t = get_tag(b, idx);
+		unsigned int st = KML_TAG_STATE(t), order = KML_TAG_ORDER(t);
+		u32 size = 1u << order, j;
+
+		if (st == KML_PG_TAIL || st > KML_PG_FREEING || order > b->max_order) {
+			violation("page %u: tag %#x where a block should start", idx, t);
+			idx++;
+			continue;
+		}
+		if (idx & (size - 1))
+			violation("page %u: order-%u block not aligned", idx, order);
+		if (size > b->npages - idx)
+			size = b->npages - idx;
+		for (j = 1; j < size; j++)
+			if (get_tag(b, idx + j) != KML_TAG(KML_PG_TAIL, 0, 0))
+				violation("page %u: inside the order-%u block at %u, tag %#x",
+					  idx + j, order, idx, get_tag(b, idx + j));
+		if (st == KML_PG_FREE) {
+			heads[order]++;
+			if (order < b->max_order &&
+			    get_tag(b, idx ^ size) == KML_TAG(KML_PG_FREE, KML_KIND_NONE, order))
+				violation("page %u: free order-%u buddies %u and %u not merged",
+					  idx, order, idx, idx ^ size);
+		}
+		idx += size;
+	}
+	for (o = 0; o <= b->max_order; o++)
+		if (heads[o] != b->nr_free[o])
+			violation("order %u: %lu free heads, nr_free %lu", o, heads[o],
+				  b->nr_free[o]);
+	kml_unlock(&b->zone_lock, flags);
+	if (errors > VALIDATE_SHOW)
+		pr(ctx, "buddy: ... %lu more\n", errors - VALIDATE_SHOW);
+	return errors;
+}
+
+struct free_summary {
+	unsigned long pages;	/* free pages */
+	unsigned long blocks;	/* free blocks of any order */
+	unsigned long fit;	/* free blocks of @order that the lists hold */
+};
+
+static struct free_summary summarise(const unsigned long *nr_free,
+				     unsigned int max_order, unsigned int order)
+{
+	struct free_summary s = { 0, 0, 0 };
+	unsigned int o;
+
+	for (o = 0; o <= max_order; o++) {
+		s.blocks += nr_free[o];
+		s.pages += nr_free[o] << o;
+		if (o >= order)
+			s.fit += nr_free[o] << (o - order);
+	}
+	return s;
+}
+
+int kml_frag_index(const unsigned long *nr_free, unsigned int max_order,
+		   unsigned int order)
+{
+	struct free_summary s = summarise(nr_free, max_order, order);
+
+	if (!s.blocks)
+		return 0;
+	if (s.fit)
+		return -1000;
+	/* 1 - (1 + free pages / requested pages) / free blocks */
+	return 1000 - (int)((1000 + (s.pages * 1000) / (1ul << order)) / s.blocks);
+}
+
+int kml_unusable_index(const unsigned long *nr_free, unsigned int max_order,
+		       unsigned int order)
+{
+	struct free_summary s = summarise(nr_free, max_order, order);
+
+	if (!s.pages)
+		return 1000;
+	return (int)(((s.pages - (s.fit << order)) * 1000) / s.pages);
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * buddy.h - kmemlab's binary buddy page allocator, in page-index space.
+ *
+ * The allocator knows pages only by their index in the region, 0..npages-1;
+ * the glue maps indices to struct page and addresses. See buddy.c.
+ */
+#ifndef KML_BUDDY_H
+#define KML_BUDDY_H
+
+#include "platform.h"
+
+#define KML_MAX_ORDER_LIMIT	15	/* order fits the tag's 4 bits */
+#define KML_NIL			((u32)~0u)
+
+/* Page states, the high nibble of the low byte of a tag. */
+enum kml_page_state {
+	KML_PG_TAIL = 0,	/* inside a block, not its first page */
+	KML_PG_FREE,		/* heads a block on a buddy free list */
+	KML_PG_PCP,		/* an order-0 page on a per-CPU list */
+	KML_PG_ALLOC,		/* heads an allocated block */
+	KML_PG_FREEING,		/* heads a block on its way back (transient) */
+};
+
+/* Who owns an allocated block: the tag's high byte. */
+enum kml_page_kind {
+	KML_KIND_NONE = 0,
+	KML_KIND_PAGES,		/* kml_alloc_pages and friends */
+	KML_KIND_SLAB,
+	KML_KIND_VMALLOC,
+	KML_KIND_USER,		/* /dev/kmemlab heaps and chunks */
+	KML_KIND_TEST,		/* host tests */
+	KML_NR_KINDS
+};
+
+#define KML_TAG(state, kind, order) \
+	((u16)(((kind) << 8) | ((state) << 4) | (order)))
+#define KML_TAG_ORDER(t)	((t) & 0xf)
+#define KML_TAG_STATE(t)	(((t) >> 4) & 0xf)
+#define KML_TAG_KIND(t)		((t) >> 8)
+
+/* Per-page metadata: 16 bytes per 4 KiB page (0.39% of the region). */
+struct kml_page {
+	u32 pg_next;	/* free or per-CPU list link, KML_NIL ends */
+	u32 pg_prev;	/* free list back link */
+	u16 pg_tag;	/* KML_TAG(state, kind, order) */
+	u16 pg_flags;	/* owner's use */
+	u32 pg_private;	/* owner's use */
+};
+
+/* Per-CPU list of order-0 pages; its lock nests outside the zone lock. */
+struct kml_pcp {
+	kml_lock_t pcp_lock;
+	u32 pcp_head;
+	u32 pcp_count;
+	unsigned long pcp_allocs;	/* served from the list */
+	unsigned long pcp_frees;	/* taken onto the list */
+} KML_CACHELINE;
+
+enum kml_misuse {
+	KML_BAD_OUTSIDE,	/* index outside the region */
+	KML_BAD_DOUBLE_FREE,	/* block already free */
+	KML_BAD_NOT_HEAD,	/* inside an allocated block */
+	KML_BAD_ORDER,		/* freed with another order than allocated */
+	KML_BAD_KIND,		/* freed through another owner's call */
+	KML_NR_MISUSE
+};
+
+struct kml_buddy {
+	kml_lock_t zone_lock;	/* free lists, nr_free, merge/split, counters */
+	u32 npages;	/* a multiple of 1 << max_order */
+	unsigned int max_order;
+	u32 free_head[KML_MAX_ORDER_LIMIT + 1];
+	unsigned long nr_free[KML_MAX_ORDER_LIMIT + 1];
+	unsigned long allocs[KML_MAX_ORDER_LIMIT + 1];	/* by order */
+	unsigned long failed[KML_MAX_ORDER_LIMIT + 1];	/* by order */
+	unsigned long splits, merges, drains;
+	unsigned long misuse[KML_NR_MISUSE];
+	unsigned int pcp_high;	/* drain to pcp_batch above this */
+	unsigned int pcp_batch;	/* pages moved per refill or drain */
+	unsigned int nr_pcp;
+	struct kml_pcp *pcp;	/* nr_pcp entries */
+	struct kml_page *pages;	/* npages entries */
+	/* Called, unlocked, when an allocation is about to fail. */
+	void (*reclaim)(void *ctx);
+	void *reclaim_ctx;
+};
+
+int kml_buddy_init(struct kml_buddy *b, u32 npages, unsigned int max_order);
+void kml_buddy_destroy(struct kml_buddy *b);
+size_t kml_buddy_meta_bytes(u32 npages, unsigned int nr_cpus);
+
+/* Returns the index of the first page of a 1 << order block, or KML_NIL. */
+u32 kml_buddy_alloc(struct kml_buddy *b, unsigned int order,
+		    enum kml_page_kind kind);
+/* Returns 0, or -EINVAL after reporting and counting a misuse (nothing changes). */
+int kml_buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
+		   enum kml_page_kind kind);
+/* Counts a misuse the caller found before it had a page index. */
+void kml_buddy_note_misuse(struct kml_buddy *b, enum kml_misuse m);
+/* Gives every per-CPU page back to the free lists. */
+void kml_buddy_drain(struct kml_buddy *b);
+/* Counts free pages (free lists and per-CPU lists). */
+unsigned long kml_buddy_free_pages(struct kml_buddy *b);
+/* True when all memory is in max-order blocks on the free lists. */
+bool kml_buddy_pristine(struct kml_buddy *b);
+/* Checks every invariant; prints each violation; returns their count. */
+unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx);
+/* Calls fn for each run of pages in the same state, in index order. */
+void kml_buddy_walk(struct kml_buddy *b,
+		    void (*fn)(void *ctx, u32 idx, u32 n, u16 tag),
+		    void *ctx);
+
+/*
+ * Fragmentation of the free lists for a request of @order, in thousandths,
+ * as /proc/sys/vm/extfrag_threshold and debugfs extfrag/ report them:
+ * kml_frag_index: -1000 when a free block of @order exists, 0 when nothing
+ * is free or failure would be for lack of memory, towards 1000 when it
+ * would be for fragmentation. kml_unusable_index: the share of free memory
+ * in blocks too small for @order (1000 when nothing is free).
+ */
+int kml_frag_index(const unsigned long *nr_free, unsigned int max_order,
+		   unsigned int order);
+int kml_unusable_index(const unsigned long *nr_free, unsigned int max_order,
+		       unsigned int order);
+
+extern const char *const kml_kind_name[KML_NR_KINDS];
+extern const char *const kml_misuse_name[KML_NR_MISUSE];
+
+#endif /* KML_BUDDY_H */

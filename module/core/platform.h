@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * platform.h - the only seam between kmemlab's allocator core and its host.
+ *
+ * The files of module/core/ include nothing else, so the same files compile into the
+ * kernel module and into the host test programs (selftests/core/).
+ *
+ * Contract of each primitive, on both sides:
+ *
+ *   u8 .. u64, size_t, bool     the usual fixed-width types.
+ *   kml_lock_t                            a spinning lock, usable from any
+ *                                         context; kml_lock() disables local
+ *                                         interrupts until kml_unlock().
+ *                                         Never held across a sleep.
+ *   kml_cpu_get() / kml_cpu_put()         the current CPU slot in
+ *                                         [0, kml_nr_cpus()); between the
+ *                                         two calls the caller is not
+ *                                         migrated (on the host: a stable
+ *                                         slot per thread, not exclusive).
+ *   kml_cmpxchg16(p, old, new)            atomic compare-and-exchange on a
+ *                                         u16, returns the old value.
+ *   KML_READ(x) / KML_WRITE(x, v)         single, untorn access to a
+ *                                         location that others change
+ *                                         concurrently (READ_ONCE, WRITE_ONCE).
+ *   kml_meta_zalloc(size) / kml_meta_free metadata memory from the host,
+ *                                         zeroed; may sleep.
+ *   kml_err(fmt, ...)                     a report about misuse; never fatal.
+ *   KML_ASSERT(cond)                      an internal invariant. The kernel
+ *                                         warns once; the host aborts.
+ *   kml_print_fn                          where validate walkers print.
+ */
+#ifndef KML_PLATFORM_H
+#define KML_PLATFORM_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/kernel.h>
+#include <linux/spinlock.h>
+#include <linux/smp.h>
+#include <linux/cpumask.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/printk.h>
+#include <linux/compiler.h>
+#include <linux/cache.h>
+#include <linux/errno.h>
+
+#define kml_lock_t			spinlock_t
+#define kml_lock_init(l)		spin_lock_init(l)
+#define kml_lock(l, flags)		spin_lock_irqsave(l, flags)
+#define kml_unlock(l, flags)		spin_unlock_irqrestore(l, flags)
+#define kml_cpu_get()			get_cpu()
+#define kml_cpu_put()			put_cpu()
+#define kml_nr_cpus()			nr_cpu_ids
+#define kml_cmpxchg16(p, o, n)		cmpxchg(p, o, n)
+#define KML_READ(x)			READ_ONCE(x)
+#define KML_WRITE(x, v)			WRITE_ONCE(x, v)
+#define kml_meta_zalloc(size)		kvzalloc(size, GFP_KERNEL)
+#define kml_meta_free(p)		kvfree(p)
+#define kml_err(fmt, ...)		pr_err("kmemlab: " fmt, ##__VA_ARGS__)
+#define KML_ASSERT(cond)		WARN_ON_ONCE(!(cond))
+#define KML_CACHELINE			____cacheline_aligned_in_smp
+
+#else
+#include "host_platform.h"	/* selftests/core/: the same contract in user space */
+#endif
+
+typedef void (*kml_print_fn)(void *ctx, const char *fmt, ...) __printf(2, 3);
+
+#endif /* KML_PLATFORM_H */

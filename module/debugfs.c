@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * debugfs.c - /sys/kernel/debug/kmemlab/: the allocators' state in the
+ * kernel's own formats where one exists.
+ *
+ *   buddyinfo       as /proc/buddyinfo, zone "kmemlab"
+ *   pagetypeinfo    the free-count table of /proc/pagetypeinfo
+ *   extfrag_index   as extfrag/extfrag_index (mm/vmstat.c)
+ *   unusable_index  as extfrag/unusable_index
+ *   pagemap         every page of the region as runs: FIRST COUNT STATE ORDER
+ *   stats           counters, one "name value" a line
+ *   validate        reading checks every invariant and prints violations
+ *   drain           writing gives every per-CPU page back to the free lists
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/uaccess.h>
+#include "kmemlab_internal.h"
+
+static struct dentry *kml_dir;
+
+static void print_zone(struct seq_file *m)
+{
+	seq_printf(m, "Node %d, zone %8s ", 0, "kmemlab");
+}
+
+static int buddyinfo_show(struct seq_file *m, void *v)
+{
+	unsigned int o;
+
+	print_zone(m);
+	for (o = 0; o <= kml_buddy.max_order; o++)
+		seq_printf(m, "%6lu ", KML_READ(kml_buddy.nr_free[o]));
+	seq_putc(m, '\n');
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(buddyinfo);
+
+static int pagetypeinfo_show(struct seq_file *m, void *v)
+{
+	unsigned int o;
+
+	seq_printf(m, "Page block order: %u\n", kml_buddy.max_order);
+	seq_printf(m, "Pages per block:  %u\n\n", 1u << kml_buddy.max_order);
+	seq_printf(m, "%-43s ", "Free pages count per migrate type at order");
+	for (o = 0; o <= kml_buddy.max_order; o++)
+		seq_printf(m, "%6u ", o);
+	seq_putc(m, '\n');
+	seq_printf(m, "Node %4d, zone %8s, type %12s ", 0, "kmemlab", "Unmovable");
+	for (o = 0; o <= kml_buddy.max_order; o++)
+		seq_printf(m, "%6lu ", KML_READ(kml_buddy.nr_free[o]));
+	seq_putc(m, '\n');
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pagetypeinfo);
+
+static void snapshot(unsigned long *nr_free)
+{
+	unsigned int o;
+
+	for (o = 0; o <= kml_buddy.max_order; o++)
+		nr_free[o] = KML_READ(kml_buddy.nr_free[o]);
+}
+
+static int extfrag_index_show(struct seq_file *m, void *v)
+{
+	unsigned long nr_free[KML_MAX_ORDER_LIMIT + 1];
+	unsigned int o;
+
+	snapshot(nr_free);
+	print_zone(m);
+	for (o = 0; o <= kml_buddy.max_order; o++) {
+		int i = kml_frag_index(nr_free, kml_buddy.max_order, o);
+
+		seq_printf(m, "%2d.%03d ", i / 1000, i % 1000);
+	}
+	seq_putc(m, '\n');
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(extfrag_index);
+
+static int unusable_index_show(struct seq_file *m, void *v)
+{
+	unsigned long nr_free[KML_MAX_ORDER_LIMIT + 1];
+	unsigned int o;
+
+	snapshot(nr_free);
+	print_zone(m);
+	for (o = 0; o <= kml_buddy.max_order; o++) {
+		int i = kml_unusable_index(nr_free, kml_buddy.max_order, o);
+
+		seq_printf(m, "%d.%03d ", i / 1000, i % 1000);
+	}
+	seq_putc(m, '\n');
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(unusable_index);
+
+static const char *run_state(u16 tag)
+{
+	switch (KML_TAG_STATE(tag)) {
+	case KML_PG_FREE:
+		return "free";
+	case KML_PG_PCP:
+		return "pcp";
+	case KML_PG_FREEING:
+		return "freeing";
+	case KML_PG_ALLOC:
+		return kml_kind_name[KML_TAG_KIND(tag) % KML_NR_KINDS];
+	default:
+		return "corrupt";
+	}
+}
+
+static void pagemap_run(void *ctx, u32 idx, u32 n, u16 tag)
+{
+	seq_printf(ctx, "%u %u %s %u\n", idx, n, run_state(tag), KML_TAG_ORDER(tag));
+}
+
+static int pagemap_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "# kmemlab pagemap: %lu pages of %lu bytes; first count state order\n",
+		   kml_region.npages, PAGE_SIZE);
+	kml_buddy_walk(&kml_buddy, pagemap_run, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pagemap);
+
+static int stats_show(struct seq_file *m, void *v)
+{
+	struct kml_buddy *b = &kml_buddy;
+	unsigned long pcp_allocs = 0, pcp_frees = 0, pcp_pages = 0;
+	unsigned int o, i;
+
+	for (i = 0; i < b->nr_pcp; i++) {
+		pcp_allocs += KML_READ(b->pcp[i].pcp_allocs);
+		pcp_frees += KML_READ(b->pcp[i].pcp_frees);
+		pcp_pages += KML_READ(b->pcp[i].pcp_count);
+	}
+	seq_printf(m, "region_pages %lu\n", kml_region.npages);
+	seq_printf(m, "max_order %u\n", b->max_order);
+	seq_printf(m, "free_pages %lu\n", kml_buddy_free_pages(b));
+	seq_printf(m, "pcp_pages %lu\n", pcp_pages);
+	seq_printf(m, "pcp_high %u\npcp_batch %u\n", b->pcp_high, b->pcp_batch);
+	seq_printf(m, "pcp_allocs %lu\npcp_frees %lu\n", pcp_allocs, pcp_frees);
+	for (o = 0; o <= b->max_order; o++)
+		seq_printf(m, "allocs_order%u %lu\n", o, KML_READ(b->allocs[o]));
+	for (o = 0; o <= b->max_order; o++)
+		seq_printf(m, "failed_order%u %lu\n", o, KML_READ(b->failed[o]));
+	seq_printf(m, "splits %lu\nmerges %lu\ndrains %lu\n", KML_READ(b->splits),
+		   KML_READ(b->merges), KML_READ(b->drains));
+	for (i = 0; i < KML_NR_MISUSE; i++)
+		seq_printf(m, "misuse_%s %lu\n", kml_misuse_name[i],
+			   KML_READ(b->misuse[i]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(stats);
+
+static __printf(2, 3) void seq_print_fn(void *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	seq_vprintf(ctx, fmt, ap);
+	va_end(ap);
+}
+
+static int validate_show(struct seq_file *m, void *v)
+{
+	unsigned long n = kml_buddy_validate(&kml_buddy, seq_print_fn, m);
+
+	if (n)
+		seq_printf(m, "buddy: %lu violations\n", n);
+	else
+		seq_puts(m, "buddy: ok\n");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(validate);
+
+static ssize_t drain_write(struct file *file, const char __user *buf,
+			   size_t len, loff_t *ppos)
+{
+	bool yes;
+	int err = kstrtobool_from_user(buf, len, &yes);
+
+	if (err)
+		return err;
+	if (yes)
+		kml_buddy_drain(&kml_buddy);
+	return len;
+}
+
+static const struct file_operations drain_fops = {
+	.owner = THIS_MODULE,
+	.write = drain_write,
+	.llseek = noop_llseek,
+};
+
+int kml_debugfs_init(void)
+{
+	kml_dir = debugfs_create_dir("kmemlab", NULL);
+	if (IS_ERR(kml_dir)) {
+		pr_err("kmemlab: cannot create debugfs directory: %ld\n", PTR_ERR(kml_dir));
+		return PTR_ERR(kml_dir);
+	}
+	debugfs_create_file("buddyinfo", 0444, kml_dir, NULL, &buddyinfo_fops);
+	debugfs_create_file("pagetypeinfo", 0400, kml_dir, NULL, &pagetypeinfo_fops);
+	debugfs_create_file("extfrag_index", 0444, kml_dir, NULL, &extfrag_index_fops);
+	debugfs_create_file("unusable_index", 0444, kml_dir, NULL, &unusable_index_fops);
+	debugfs_create_file("pagemap", 0400, kml_dir, NULL, &pagemap_fops);
+	debugfs_create_file("stats", 0444, kml_dir, NULL, &stats_fops);
+	debugfs_create_file("validate", 0400, kml_dir, NULL, &validate_fops);
+	debugfs_create_file("drain", 0200, kml_dir, NULL, &drain_fops);
+	return 0;
+}
+
+void kml_debugfs_exit(void)
+{
+	debugfs_remove_recursive(kml_dir);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared by kmemlab's kernel glue; not part of any API. */
+#ifndef _KMEMLAB_INTERNAL_H
+#define _KMEMLAB_INTERNAL_H
+
+#include <linux/mm.h>
+#include "core/buddy.h"
+
+/*
+ * The region: nchunks naturally aligned blocks of 2^chunk_order pages taken
+ * from Linux at insmod, each split into order-0 pages, sorted by pfn. Page
+ * index i of the buddy allocator is page (i mod 2^chunk_order) of chunk
+ * i >> chunk_order.
+ */
+struct kml_region {
+	unsigned int chunk_order;
+	unsigned int nchunks;
+	unsigned long *chunk_pfn;	/* first pfn of each chunk, ascending */
+	unsigned long npages;
+};
+
+extern struct kml_region kml_region;
+extern struct kml_buddy kml_buddy;
+
+int kml_region_init(unsigned int region_mb, unsigned int chunk_order);
+void kml_region_exit(void);
+u32 kml_page_index(const struct page *page);	/* KML_NIL if foreign */
+
+static inline struct page *kml_index_page(u32 idx)
+{
+	unsigned int shift = kml_region.chunk_order;
+
+	return pfn_to_page(kml_region.chunk_pfn[idx >> shift] +
+			   (idx & ((1u << shift) - 1)));
+}
+
+int kml_debugfs_init(void);
+void kml_debugfs_exit(void);
+
+#endif /* _KMEMLAB_INTERNAL_H */

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmemlab - Linux's memory allocators re-implemented over a private region,
+ * so that every decision they make can be watched and tested.
+ *
+ * main.c: module parameters, load and unload.
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mmzone.h>
+#include "kmemlab_internal.h"
+
+static unsigned int region_mb = 64;
+module_param(region_mb, uint, 0444);
+MODULE_PARM_DESC(region_mb, "size of the private region in MiB, a multiple of the max-order block (default 64)");
+
+static unsigned int max_order = MAX_ORDER - 1;
+module_param(max_order, uint, 0444);
+MODULE_PARM_DESC(max_order, "largest buddy order, at most the kernel's MAX_ORDER - 1 (default 10: 4 MiB)");
+
+struct kml_buddy kml_buddy;
+
+static int __init kmemlab_init(void)
+{
+	size_t meta;
+	int err;
+
+	if (max_order > MAX_ORDER - 1) {
+		pr_err("kmemlab: max_order=%u: the kernel supplies blocks up to order %d\n",
+		       max_order, MAX_ORDER - 1);
+		return -EINVAL;
+	}
+	err = kml_region_init(region_mb, max_order);
+	if (err)
+		return err;
+	err = kml_buddy_init(&kml_buddy, kml_region.npages, max_order);
+	if (err) {
+		pr_err("kmemlab: no memory for the buddy allocator's metadata\n");
+		goto out_region;
+	}
+	err = kml_debugfs_init();
+	if (err)
+		goto out_buddy;
+	meta = kml_buddy_meta_bytes(kml_region.npages, kml_buddy.nr_pcp) +
+	       kml_region.nchunks * sizeof(unsigned long);
+	pr_info("kmemlab: region %u MiB: %lu pages in %u blocks of order %u; metadata %zu bytes (%zu.%02zu%% of the region)\n",
+		region_mb, kml_region.npages, kml_region.nchunks, max_order, meta,
+		meta * 100 / (kml_region.npages * PAGE_SIZE),
+		meta * 10000 / (kml_region.npages * PAGE_SIZE) % 100);
+	return 0;
+
+out_buddy:
+	kml_buddy_destroy(&kml_buddy);
+out_region:
+	kml_region_exit();
+	return err;
+}
+
+static void __exit kmemlab_exit(void)
+{
+	unsigned long npages = kml_region.npages, left;
+
+	kml_debugfs_exit();
+	kml_buddy_drain(&kml_buddy);
+	left = npages - kml_buddy_free_pages(&kml_buddy);
+	if (left)
+		pr_err("kmemlab: %lu pages still allocated at unload (a caller leaked them)\n",
+		       left);
+	kml_buddy_destroy(&kml_buddy);
+	kml_region_exit();
+	pr_info("kmemlab: unloaded; region of %lu pages returned to the kernel, %lu of them were still allocated\n",
+		npages, left);
+}
+
+module_init(kmemlab_init);
+module_exit(kmemlab_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Linux's page, slab and vmalloc allocators over a private region, observable");

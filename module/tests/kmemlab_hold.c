@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmemlab_hold - takes kmemlab blocks at load and gives them back at unload,
+ * so that the demo and the tests can watch splits and merges.
+ *
+ *   insmod kmemlab_hold.ko orders=0,3      one order-0 page, one order-3 block
+ *   insmod kmemlab_hold.ko orders=2 double_free=1
+ *                                          at unload, frees the first block
+ *                                          twice (kmemlab reports the second)
+ */
+#include <linux/module.h>
+#include <linux/mm.h>
+#include "../include/kmemlab.h"
+
+#define MAX_HELD 64
+
+static unsigned int orders[MAX_HELD];
+static int nr_orders;
+module_param_array(orders, uint, &nr_orders, 0444);
+MODULE_PARM_DESC(orders, "orders of the blocks to hold, comma separated");
+
+static bool double_free;
+module_param(double_free, bool, 0444);
+MODULE_PARM_DESC(double_free, "free the first block twice at unload");
+
+static struct page *held[MAX_HELD];
+
+static int __init hold_init(void)
+{
+	int i;
+
+	for (i = 0; i < nr_orders; i++) {
+		held[i] = kml_alloc_pages(GFP_KERNEL, orders[i]);
+		if (!held[i]) {
+			while (i--)
+				kml___free_pages(held[i], orders[i]);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void __exit hold_exit(void)
+{
+	int i;
+
+	for (i = 0; i < nr_orders; i++)
+		kml___free_pages(held[i], orders[i]);
+	if (double_free && nr_orders)
+		kml___free_pages(held[0], orders[0]);
+}
+
+module_init(hold_init);
+module_exit(hold_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("holds kmemlab pages between insmod and rmmod");

@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: host tests of module/core under ASan/UBSan, then the VM suites.
+# Prints each suite's result and ends with "N passed, N failed" over all.
+#
+#   scripts/check.sh [std|debug]     which kernel the VM suites boot
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+kernel=${1:-std}
+logs=build/check-$kernel
+rm -rf "$logs" && mkdir -p "$logs"
+passed=0 failed=0 skipped=0
+
+# suite NAME COMMAND...: runs COMMAND, keeps its output in $logs/NAME.log.
+suite() {
+	local name=$1 rc p f s
+	shift
+	echo "=== suite $name: $*"
+	"$@" 2>&1 | tee "$logs/$name.log"
+	rc=${PIPESTATUS[0]}
+	read -r p f s < <(scripts/ktap-count "$logs/$name.log")
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		echo "suite $name: exited $rc with no failing test: counted as one failure"
+		f=1
+	fi
+	if [ $((p + f)) = 0 ]; then
+		echo "suite $name: ran no test: counted as one failure"
+		f=1
+	fi
+	echo "suite $name: $p passed, $f failed, $s skipped"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	summary+=("$name: $p passed, $f failed, $s skipped")
+}
+
+summary=()
+if [ "$kernel" = std ]; then
+	for t in build/host/*_test; do
+		suite "host-$(basename "$t")" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$t"
+	done
+fi
+suite "vm-$kernel-kmemlab" scripts/vm.sh --kernel "$kernel" --smp 2 --load kmemlab \
+	-- kmemlab selftest kmemlab
+
+echo "=== summary ($kernel kernel)"
+printf '  %s\n' "${summary[@]}"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Install what kmemlab needs to build and test, and nothing that is already there.
+#
+#   scripts/deps.sh            install the missing packages (quiet no-op when none is)
+#   scripts/deps.sh --debug    also what building the debug kernel needs
+#   scripts/deps.sh --kver     print the kernel release to build and boot against:
+#                              the newest /boot/vmlinuz-* whose headers are installed
+set -eu
+
+pkgs="build-essential qemu-system-x86 linux-image-amd64 linux-headers-amd64
+busybox-static cpio kmod linux-source-6.1 xz-utils coreutils perl rsync"
+debug_pkgs="bc bison flex libelf-dev libssl-dev python3 dwarves"
+
+kver() {
+	best=
+	for img in /boot/vmlinuz-*; do
+		[ -e "$img" ] || continue
+		v=${img#/boot/vmlinuz-}
+		[ -f "/lib/modules/$v/build/Makefile" ] || continue
+		best="$best$v
+"
+	done
+	best=$(printf '%s' "$best" | sort -V | tail -n 1)
+	if [ -z "$best" ]; then
+		echo "deps.sh: no kernel in /boot has its headers installed (run scripts/deps.sh as root)" >&2
+		exit 1
+	fi
+	echo "$best"
+}
+
+case "${1:-}" in
+--kver) kver; exit 0 ;;
+--debug) pkgs="$pkgs $debug_pkgs" ;;
+"") ;;
+*) echo "deps.sh: unknown option '$1' (use --debug or --kver)" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $pkgs; do
+	s=$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$s" = installed ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages:$missing; run 'sudo scripts/deps.sh' (apt-get needs root)" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } >"$log" 2>&1; then
+	tail -n 20 "$log" >&2
+	rm -f "$log"
+	echo "deps.sh: apt-get failed to install:$missing" >&2
+	exit 1
+fi
+rm -f "$log"
+kver >/dev/null

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host tests of module/core/buddy.c, built with ASan and UBSan.
+ * Every test checks the allocator's invariants with kml_buddy_validate().
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include "kselftest_harness.h"
+#include "../../module/core/buddy.h"
+
+static void print_stderr(void *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)ctx;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+static unsigned long check(struct kml_buddy *b)
+{
+	return kml_buddy_validate(b, print_stderr, NULL);
+}
+
+/* A buddy with no per-CPU caching, so that every free merges at once. */
+static void init_nopcp(struct kml_buddy *b, u32 npages, unsigned int max_order)
+{
+	if (kml_buddy_init(b, npages, max_order))
+		abort();
+	b->pcp_high = 0;
+	b->pcp_batch = 1;
+}
+
+TEST(init_rejects_bad_geometry)
+{
+	struct kml_buddy b;
+
+	EXPECT_EQ(-EINVAL, kml_buddy_init(&b, 0, 3));
+	EXPECT_EQ(-EINVAL, kml_buddy_init(&b, 12, 3));	/* not a multiple of 8 */
+	EXPECT_EQ(-EINVAL, kml_buddy_init(&b, 64, KML_MAX_ORDER_LIMIT + 1));
+	ASSERT_EQ(0, kml_buddy_init(&b, 64, 3));
+	EXPECT_EQ(8, b.nr_free[3]);
+	EXPECT_EQ(64, kml_buddy_free_pages(&b));
+	EXPECT_TRUE(kml_buddy_pristine(&b));
+	EXPECT_EQ(0, check(&b));
+	kml_buddy_destroy(&b);
+}
+
+TEST(split_then_merge)
+{
+	struct kml_buddy b;
+	u32 a, c;
+	unsigned int o;
+
+	init_nopcp(&b, 16, 4);
+	a = kml_buddy_alloc(&b, 0, KML_KIND_TEST);
+	ASSERT_EQ(0, a);
+	/* One order-4 block split into 8 + 4 + 2 + 1 free and 1 taken. */
+	for (o = 0; o < 4; o++)
+		EXPECT_EQ(1, b.nr_free[o]);
+	EXPECT_EQ(0, b.nr_free[4]);
+	EXPECT_EQ(4, b.splits);
+	EXPECT_EQ(0, check(&b));
+
+	c = kml_buddy_alloc(&b, 2, KML_KIND_TEST);
+	EXPECT_EQ(4, c);	/* the free order-2 buddy */
+	EXPECT_EQ(0, b.nr_free[2]);
+	EXPECT_EQ(0, check(&b));
+
+	ASSERT_EQ(0, kml_buddy_free(&b, a, 0, KML_KIND_TEST));
+	/* 0 merges with 1, then 0-1 with 2-3; 4-7 is still taken. */
+	EXPECT_EQ(2, b.merges);
+	EXPECT_EQ(0, check(&b));
+	ASSERT_EQ(0, kml_buddy_free(&b, c, 2, KML_KIND_TEST));
+	EXPECT_TRUE(kml_buddy_pristine(&b));
+	EXPECT_EQ(1, b.nr_free[4]);
+	EXPECT_EQ(0, check(&b));
+	kml_buddy_destroy(&b);
+}
+
+TEST(exhaustion_and_reclaim_hook)
+{
+	struct kml_buddy b;
+	u32 got[64];
+	unsigned int i;
+
+	ASSERT_EQ(0, kml_buddy_init(&b, 64, 3));
+	for (i = 0; i < 64; i++) {
+		got[i] = kml_buddy_alloc(&b, 0, KML_KIND_TEST);
+		ASSERT_NE(KML_NIL, got[i]);
+	}
+	EXPECT_EQ(KML_NIL, kml_buddy_alloc(&b, 0, KML_KIND_TEST));
+	EXPECT_EQ(KML_NIL, kml_buddy_alloc(&b, 3, KML_KIND_TEST));
+	EXPECT_EQ(KML_NIL, kml_buddy_alloc(&b, 4, KML_KIND_TEST));	/* > max */
+	EXPECT_EQ(1, b.failed[0]);
+	EXPECT_EQ(1, b.failed[3]);
+	EXPECT_EQ(0, kml_buddy_free_pages(&b));
+	EXPECT_EQ(0, check(&b));
+	for (i = 0; i < 64; i++)
+		ASSERT_EQ(0, kml_buddy_free(&b, got[i], 0, KML_KIND_TEST));
+	/* Freed pages wait on the per-CPU list until drained. */
+	EXPECT_EQ(64, kml_buddy_free_pages(&b));
+	kml_buddy_drain(&b);
+	EXPECT_TRUE(kml_buddy_pristine(&b));
+	EXPECT_EQ(0, check(&b));
+	kml_buddy_destroy(&b);
+}
+
+static int reclaim_calls;
+static struct kml_buddy *reclaim_b;
+static u32 reclaim_page = KML_NIL;
+
+/* Plays a cache that holds a page and gives it back when asked. */
+static void give_back(void *ctx)
+{
+	(void)ctx;
+	reclaim_calls++;
+	if (reclaim_page != KML_NIL)
+		kml_buddy_free(reclaim_b, reclaim_page, 3, KML_KIND_TEST);
+	reclaim_page = KML_NIL;
+}
+
+TEST(short_allocation_asks_reclaim_first)
+{
+	struct kml_buddy b;
+
+	init_nopcp(&b, 8, 3);
+	b.reclaim = give_back;
+	reclaim_b = &b;
+	reclaim_page = kml_buddy_alloc(&b, 3, KML_KIND_TEST);
+	ASSERT_EQ(0, reclaim_page);
+	/* Nothing is free, but the hook frees the cached block: success. */
+	EXPECT_EQ(0, kml_buddy_alloc(&b, 3, KML_KIND_TEST));
+	EXPECT_EQ(1, reclaim_calls);
+	EXPECT_EQ(0, b.failed[3]);
+	EXPECT_EQ(0, kml_buddy_free(&b, 0, 3, KML_KIND_TEST));
+	EXPECT_EQ(0, check(&b));
+	kml_buddy_destroy(&b);
+}
+
+TEST(misuse_is_reported_and_changes_nothing)
+{
+	struct kml_buddy b;
+	unsigned long e0 = kml_host_errors;
+	u32 a, p;
+
+	ASSERT_EQ(0, kml_buddy_init(&b, 64, 3));
+	a = kml_buddy_alloc(&b, 2, KML_KIND_TEST);
+	p = kml_buddy_alloc(&b, 0, KML_KIND_TEST);
+	ASSERT_NE(KML_NIL, a);
+	ASSERT_NE(KML_NIL, p);
+
+	EXPECT_EQ(-EINVAL, kml_buddy_free(&b, 64, 0, KML_KIND_TEST));
+	EXPECT_EQ(1, b.misuse[KML_BAD_OUTSIDE]);
+	EXPECT_EQ(-EINVAL, kml_buddy_free(&b, a + 1, 0, KML_KIND_TEST));
+	EXPECT_EQ(1, b.misuse[KML_BAD_NOT_HEAD]);
+	EXPECT_EQ(-EINVAL, kml_buddy_free(&b, a, 1, KML_KIND_TEST));
+	EXPECT_EQ(1, b.misuse[KML_BAD_ORDER]);
+	EXPECT_EQ(-EINVAL, kml_buddy_free(&b, a, 2, KML_KIND_SLAB));
+	EXPECT_EQ(1, b.misuse[KML_BAD_KIND]);
+	EXPECT_EQ(0, check(&b));
+
+	/* The block is still allocated and frees once, correctly. */
+	EXPECT_EQ(0, kml_buddy_free(&b, a, 2, KML_KIND_TEST));
+	EXPECT_EQ(-EINVAL, kml_buddy_free(&b, a, 2, KML_KIND_TEST));
+	EXPECT_EQ(1, b.misuse[KML_BAD_DOUBLE_FREE]);
+	/* An order-0 page sits on a per-CPU list: freeing it again is caught. */
+	EXPECT_EQ(0, kml_buddy_free(&b, p, 0, KML_KIND_TEST));
+	EXPECT_EQ(-EINVAL, kml_buddy_free(&b, p, 0, KML_KIND_TEST));
+	EXPECT_EQ(2, b.misuse[KML_BAD_DOUBLE_FREE]);
+	/* After draining, the page merged away: still a double free. */
+	kml_buddy_drain(&b);
+	EXPECT_EQ(-EINVAL, kml_buddy_free(&b, p, 0, KML_KIND_TEST));
+	EXPECT_EQ(3, b.misuse[KML_BAD_DOUBLE_FREE]);
+	EXPECT_EQ(7, kml_host_errors - e0);
+	EXPECT_EQ(0, check(&b));
+	EXPECT_TRUE(kml_buddy_pristine(&b));
+	kml_buddy_destroy(&b);
+}
+
+TEST(validate_catches_corruption)
+{
+	struct kml_buddy b;
+	u32 a;
+
+	init_nopcp(&b, 64, 3);
+	a = kml_buddy_alloc(&b, 0, KML_KIND_TEST);
+	b.pages[a + 1].pg_tag = KML_TAG(KML_PG_FREE, 0, 3);	/* lie */
+	EXPECT_NE(0, check(&b));
+	b.pages[a + 1].pg_tag = KML_TAG(KML_PG_FREE, 0, 0);
+	EXPECT_EQ(0, check(&b));
+	b.nr_free[1]++;
+	EXPECT_NE(0, check(&b));
+	b.nr_free[1]--;
+	kml_buddy_destroy(&b);
+}
+
+/* Random alloc/free against a model that owns each page explicitly. */
+TEST(random_against_model)
+{
+	enum { NPAGES = 1024, MAXO = 10, SLOTS = 256, STEPS = 40000 };
+	static u8 owner[NPAGES];	/* 0 free, else slot + 1 (mod 255) */
+	struct { u32 idx; unsigned int order; bool live; } slot[SLOTS];
+	unsigned long model_free = NPAGES;
+	struct kml_buddy b;
+	unsigned int step, i, s;
+
+	srandom(1234);
+	memset(slot, 0, sizeof(slot));
+	memset(owner, 0, sizeof(owner));
+	ASSERT_EQ(0, kml_buddy_init(&b, NPAGES, MAXO));
+	for (step = 0; step < STEPS; step++) {
+		s = random() % SLOTS;
+
+		if (slot[s].live) {
+			for (i = 0; i < (1u << slot[s].order); i++)
+				owner[slot[s].idx + i] = 0;
+			ASSERT_EQ(0, kml_buddy_free(&b, slot[s].idx, slot[s].order,
+						    KML_KIND_TEST));
+			model_free += 1u << slot[s].order;
+			slot[s].live = false;
+		} else {
+			unsigned int order = random() % 100 < 70 ? 0 : random() % (MAXO + 1);
+			u32 idx = kml_buddy_alloc(&b, order, KML_KIND_TEST);
+
+			if (idx == KML_NIL) {
+				/* Only when no aligned free run exists in the model. */
+				u32 base;
+				bool fits = false;
+
+				for (base = 0; base < NPAGES && !fits; base += 1u << order) {
+					fits = true;
+					for (i = 0; i < (1u << order); i++)
+						if (owner[base + i])
+							fits = false;
+				}
+				ASSERT_FALSE(fits);
+				continue;
+			}
+			ASSERT_EQ(0, idx & ((1u << order) - 1));
+			for (i = 0; i < (1u << order); i++) {
+				ASSERT_EQ(0, owner[idx + i]);
+				owner[idx + i] = s % 255 + 1;
+			}
+			slot[s] = (typeof(slot[0])){ idx, order, true };
+			model_free -= 1u << order;
+		}
+		ASSERT_EQ(model_free, kml_buddy_free_pages(&b));
+		if (step % 8 == 0 || step > STEPS - 100)
+			ASSERT_EQ(0, check(&b));
+	}
+	for (s = 0; s < SLOTS; s++)
+		if (slot[s].live)
+			ASSERT_EQ(0, kml_buddy_free(&b, slot[s].idx, slot[s].order,
+						    KML_KIND_TEST));
+	kml_buddy_drain(&b);
+	EXPECT_TRUE(kml_buddy_pristine(&b));
+	EXPECT_EQ(0, check(&b));
+	kml_buddy_destroy(&b);
+}
+
+static struct kml_buddy shared;
+
+static void *churn(void *arg)
+{
+	u32 held[32];
+	unsigned int order[32], n = 0, i;
+	unsigned int seed = (unsigned int)(uintptr_t)arg;
+
+	for (i = 0; i < 200000; i++) {
+		if (n == 32 || (n && rand_r(&seed) % 2)) {
+			unsigned int k = rand_r(&seed) % n;
+
+			if (kml_buddy_free(&shared, held[k], order[k], KML_KIND_TEST))
+				abort();
+			held[k] = held[--n];
+			order[k] = order[n];
+		} else {
+			unsigned int o = rand_r(&seed) % 4 ? 0 : rand_r(&seed) % 4;
+			u32 idx = kml_buddy_alloc(&shared, o, KML_KIND_TEST);
+
+			if (idx != KML_NIL) {
+				held[n] = idx;
+				order[n++] = o;
+			}
+		}
+	}
+	while (n--)
+		if (kml_buddy_free(&shared, held[n], order[n], KML_KIND_TEST))
+			abort();
+	return NULL;
+}
+
+TEST(threads_share_one_allocator)
+{
+	pthread_t t[4];
+	uintptr_t i;
+
+	ASSERT_EQ(0, kml_buddy_init(&shared, 1024, 10));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn, (void *)(i + 1)));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	EXPECT_EQ(0, check(&shared));
+	kml_buddy_drain(&shared);
+	EXPECT_TRUE(kml_buddy_pristine(&shared));
+	EXPECT_EQ(0, check(&shared));
+	kml_buddy_destroy(&shared);
+}
+
+TEST(fragmentation_indices)
+{
+	/* max_order 3: two free order-0 pages and one order-1 block. */
+	unsigned long nr_free[4] = { 2, 1, 0, 0 };
+	unsigned long none[4] = { 0, 0, 0, 0 };
+
+	/* An order-0 or order-1 request can be met. */
+	EXPECT_EQ(-1000, kml_frag_index(nr_free, 3, 0));
+	EXPECT_EQ(-1000, kml_frag_index(nr_free, 3, 1));
+	/* Order 2: 4 free pages in 3 blocks: 1 - (1 + 4/4) / 3 = 0.333 */
+	EXPECT_EQ(334, kml_frag_index(nr_free, 3, 2));
+	/* Order 3: 1 - (1 + 4/8) / 3 = 0.5 */
+	EXPECT_EQ(500, kml_frag_index(nr_free, 3, 3));
+	EXPECT_EQ(0, kml_frag_index(none, 3, 2));
+
+	EXPECT_EQ(0, kml_unusable_index(nr_free, 3, 0));
+	EXPECT_EQ(500, kml_unusable_index(nr_free, 3, 1));	/* 2 of 4 */
+	EXPECT_EQ(1000, kml_unusable_index(nr_free, 3, 2));
+	EXPECT_EQ(1000, kml_unusable_index(none, 3, 0));
+}
+
+TEST_HARNESS_MAIN

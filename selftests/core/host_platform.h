@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * host_platform.h - module/core/platform.h's contract in user space, for
+ * the host tests: spinlocks on GCC atomics, a CPU slot per thread, calloc.
+ */
+#ifndef KML_HOST_PLATFORM_H
+#define KML_HOST_PLATFORM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <errno.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+struct kml_host_lock { int locked; };
+#define kml_lock_t struct kml_host_lock
+
+static inline void kml_lock_init(kml_lock_t *l)
+{
+	l->locked = 0;
+}
+
+static inline void kml_lock_acquire(kml_lock_t *l)
+{
+	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+}
+
+static inline void kml_lock_release(kml_lock_t *l)
+{
+	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+}
+
+#define kml_lock(l, flags)		do { (void)(flags); kml_lock_acquire(l); } while (0)
+#define kml_unlock(l, flags)		do { (void)(flags); kml_lock_release(l); } while (0)
+
+/* Host CPU slots: each thread picks one on first use, round robin. */
+unsigned int kml_host_cpu(void);
+unsigned int kml_host_nr_cpus(void);
+#define kml_cpu_get()			kml_host_cpu()
+#define kml_cpu_put()			do { } while (0)
+#define kml_nr_cpus()			kml_host_nr_cpus()
+
+static inline u16 kml_cmpxchg16(u16 *p, u16 old, u16 new)
+{
+	__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
+	return old;
+}
+
+#define KML_READ(x)			__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define KML_WRITE(x, v)			__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define kml_meta_zalloc(size)		calloc(1, size)
+#define kml_meta_free(p)		free(p)
+extern unsigned long kml_host_errors;	/* kml_err() calls, for tests */
+#define kml_err(fmt, ...)		do { __atomic_fetch_add(&kml_host_errors, 1, __ATOMIC_RELAXED); \
+	fprintf(stderr, "kmemlab: " fmt, ##__VA_ARGS__); } while (0)
+#define KML_ASSERT(cond)		do { if (!(cond)) { \
+	fprintf(stderr, "%s:%d: assertion '%s' failed\n", \
+		__FILE__, __LINE__, #cond); abort(); } } while (0)
+#define KML_CACHELINE			__attribute__((aligned(64)))
+#define __printf(a, b)			__attribute__((format(printf, a, b)))
+#define likely(x)			__builtin_expect(!!(x), 1)
+#define unlikely(x)			__builtin_expect(!!(x), 0)
+
+#endif /* KML_HOST_PLATFORM_H */
