@@ -7,6 +7,7 @@
  *   pagetypeinfo    the free-count table of /proc/pagetypeinfo
  *   extfrag_index   as extfrag/extfrag_index (mm/vmstat.c)
  *   unusable_index  as extfrag/unusable_index
+ *   vmallocinfo     as /proc/vmallocinfo, for kml_vmalloc areas
  *   pagemap         every page of the region as runs: FIRST COUNT STATE ORDER
  *   stats           counters, one "name value" a line
  *   validate        reading checks every invariant and prints violations
@@ -126,6 +127,8 @@ static int pagemap_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(pagemap);
 
+DEFINE_SHOW_ATTRIBUTE(kml_vmallocinfo);
+
 static int stats_show(struct seq_file *m, void *v)
 {
 	struct kml_buddy *b = &kml_buddy;
@@ -149,6 +152,11 @@ static int stats_show(struct seq_file *m, void *v)
 		seq_printf(m, "failed_order%u %lu\n", o, KML_READ(b->failed[o]));
 	seq_printf(m, "splits %lu\nmerges %lu\ndrains %lu\n", KML_READ(b->splits),
 		   KML_READ(b->merges), KML_READ(b->drains));
+	seq_printf(m, "vmalloc_allocs %lu\nvmalloc_frees %lu\nvmalloc_failed %lu\n",
+		   KML_READ(kml_vm_stats.allocs), KML_READ(kml_vm_stats.frees),
+		   KML_READ(kml_vm_stats.failed));
+	seq_printf(m, "vmalloc_pages %lu\nmisuse_vfree %lu\n", KML_READ(kml_vm_stats.pages),
+		   KML_READ(kml_vm_stats.bad_frees));
 	for (i = 0; i < KML_NR_MISUSE; i++)
 		seq_printf(m, "misuse_%s %lu\n", kml_misuse_name[i],
 			   KML_READ(b->misuse[i]));
@@ -207,6 +215,7 @@ int kml_debugfs_init(void)
 	debugfs_create_file("pagetypeinfo", 0400, kml_dir, NULL, &pagetypeinfo_fops);
 	debugfs_create_file("extfrag_index", 0444, kml_dir, NULL, &extfrag_index_fops);
 	debugfs_create_file("unusable_index", 0444, kml_dir, NULL, &unusable_index_fops);
+	debugfs_create_file("vmallocinfo", 0400, kml_dir, NULL, &kml_vmallocinfo_fops);
 	debugfs_create_file("pagemap", 0400, kml_dir, NULL, &pagemap_fops);
 	debugfs_create_file("stats", 0444, kml_dir, NULL, &stats_fops);
 	debugfs_create_file("validate", 0400, kml_dir, NULL, &validate_fops);

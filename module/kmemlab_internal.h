@@ -34,6 +34,16 @@ static inline struct page *kml_index_page(u32 idx)
 			   (idx & ((1u << shift) - 1)));
 }
 
+struct kml_vm_stats {
+	unsigned long allocs, frees, failed, bad_frees;
+	unsigned long pages;	/* mapped now */
+};
+
+extern struct kml_vm_stats kml_vm_stats;
+struct seq_file;
+int kml_vmallocinfo_show(struct seq_file *m, void *v);
+void kml_vmalloc_exit(void);
+
 int kml_debugfs_init(void);
 void kml_debugfs_exit(void);
 

@@ -61,6 +61,7 @@ static void __exit kmemlab_exit(void)
 	unsigned long npages = kml_region.npages, left;
 
 	kml_debugfs_exit();
+	kml_vmalloc_exit();
 	kml_buddy_drain(&kml_buddy);
 	left = npages - kml_buddy_free_pages(&kml_buddy);
 	if (left)

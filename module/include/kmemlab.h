@@ -20,6 +20,15 @@ unsigned long kml_get_zeroed_page(gfp_t gfp);
 void kml_free_pages(unsigned long addr, unsigned int order);
 void kml_free_page(unsigned long addr);
 
+/*
+ * vmalloc: virtually contiguous memory built from single region pages,
+ * mapped with vmap() behind a guard page. May sleep.
+ */
+void *kml_vmalloc(unsigned long size);
+void *kml_vzalloc(unsigned long size);
+void kml_vfree(const void *addr);
+struct page *kml_vmalloc_to_page(const void *addr);
+
 /* True when @addr lies in a page of kmemlab's region. */
 bool kml_addr_in_region(const void *addr);
 

@@ -4,6 +4,7 @@
  * so that the demo and the tests can watch splits and merges.
  *
  *   insmod kmemlab_hold.ko orders=0,3      one order-0 page, one order-3 block
+ *   insmod kmemlab_hold.ko vmalloc_kb=1024 one 1 MiB kml_vmalloc area
  *   insmod kmemlab_hold.ko orders=2 double_free=1
  *                                          at unload, frees the first block
  *                                          twice (kmemlab reports the second)
@@ -23,7 +24,21 @@ static bool double_free;
 module_param(double_free, bool, 0444);
 MODULE_PARM_DESC(double_free, "free the first block twice at unload");
 
+static unsigned int vmalloc_kb;
+module_param(vmalloc_kb, uint, 0444);
+MODULE_PARM_DESC(vmalloc_kb, "size of a kml_vmalloc area to hold, in KiB");
+
 static struct page *held[MAX_HELD];
+static void *area;
+
+/* Not __init: vmallocinfo names the caller, and init text is freed. */
+static noinline void *hold_vmalloc(unsigned long size)
+{
+	void *p = kml_vmalloc(size);
+
+	barrier();	/* no tail call: the caller is this function */
+	return p;
+}
 
 static int __init hold_init(void)
 {
@@ -37,6 +52,14 @@ static int __init hold_init(void)
 			return -ENOMEM;
 		}
 	}
+	if (vmalloc_kb) {
+		area = hold_vmalloc((unsigned long)vmalloc_kb << 10);
+		if (!area) {
+			for (i = 0; i < nr_orders; i++)
+				kml___free_pages(held[i], orders[i]);
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -44,6 +67,7 @@ static void __exit hold_exit(void)
 {
 	int i;
 
+	kml_vfree(area);
 	for (i = 0; i < nr_orders; i++)
 		kml___free_pages(held[i], orders[i]);
 	if (double_free && nr_orders)

@@ -1,0 +1,38 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# kml_vmalloc: the checks of test_kmemlab_vmalloc.ko, then vmallocinfo
+# against the kernel's own /proc/vmallocinfo line for the same vmap().
+D=/sys/kernel/debug/kmemlab
+n=0 fails=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $1"; }
+check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
+stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
+
+echo "TAP version 13"
+echo "1..6"
+[ -d $D ] || { echo "# kmemlab is not loaded"; exit 1; }
+if insmod /kmemlab/test_kmemlab_vmalloc.ko; then
+	ok "test_kmemlab_vmalloc loads (all checks pass)"
+	rmmod test_kmemlab_vmalloc
+else
+	dmesg | grep test_kmemlab_vmalloc | tail -n 5 | sed 's/^/# /'
+	nok "test_kmemlab_vmalloc loads (all checks pass)"
+fi
+check "no area left behind" '[ -z "$(cat $D/vmallocinfo)" ] && [ "$(stat vmalloc_pages)" = 0 ]'
+
+insmod /kmemlab/kmemlab_hold.ko vmalloc_kb=1000
+ours=$(cat $D/vmallocinfo)
+echo "# ours:   $ours"
+start=${ours%%-*}
+theirs=$(grep "^$start-" /proc/vmallocinfo)
+echo "# kernel: $theirs"
+# 1000 KiB is 250 pages; the size counts vmap's guard page: 251 * 4096.
+check "one area of 250 pages" 'echo "$ours" | grep -Eq "^0x[0-9a-f]+-0x[0-9a-f]+ +1028096 hold_vmalloc\+0x[0-9a-f]+/0x[0-9a-f]+ \[kmemlab_hold\] pages=250 vmalloc$"'
+check "range and size are the kernel's" '[ "$(echo "$ours" | awk "{ print \$1, \$2 }")" = "$(echo "$theirs" | awk "{ print \$1, \$2 }")" ]'
+rmmod kmemlab_hold
+before=$(stat misuse_vfree)
+insmod /kmemlab/kmemlab_hold.ko && rmmod kmemlab_hold
+check "vmallocinfo empty after vfree" '[ -z "$(cat $D/vmallocinfo)" ]'
+check "validate clean" '[ "$(cat $D/validate)" = "buddy: ok" ] && [ "$(stat misuse_vfree)" = "$before" ]'
+[ $fails = 0 ]
