@@ -12,12 +12,13 @@ SRC_TARBALL := /usr/src/linux-source-6.1.tar.xz
 CORE_SRCS := $(wildcard module/core/*.c)
 CORE_HDRS := $(wildcard module/core/*.h)
 MODULE_SRCS := Kbuild $(wildcard module/*.c module/*.h module/include/*.h \
-	module/include/uapi/*.h module/tests/*.c) $(CORE_SRCS) $(CORE_HDRS)
+	module/include/uapi/*.h module/tests/*.c module/bench/*.c) $(CORE_SRCS) $(CORE_HDRS)
 HOST_TESTS := $(patsubst selftests/core/%.c,$(B)/host/%,$(wildcard selftests/core/*_test.c))
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 HOST_CFLAGS := -g -O1 -Wall -Werror -I$(KSFT) -Iselftests/core $(SANITIZE)
 
-.PHONY: all deps module selftests host-tests image check demo vm lint clean
+.PHONY: all deps module module-debug kbuild selftests host-tests image image-debug guest-image \
+	check check-debug demo vm lint bench clean
 
 all: module selftests host-tests
 
@@ -43,12 +44,23 @@ $(KSRC)/.stamp: | deps
 # The module is built in a copy of the sources per kernel, so that the
 # source tree stays clean and two kernels never share objects.
 
-module: $(KSRC)/.stamp | deps
-	@mkdir -p $(B)/std/kbuild
-	@cp -u --parents $(MODULE_SRCS) $(B)/std/kbuild/
-	@cp -u $(KSFT)/kselftest_module.h $(B)/std/kbuild/module/tests/
-	@set -o pipefail; $(MAKE) -C $(KDIR) M=$(abspath $(B)/std/kbuild) W=1 modules 2>&1 | tee $(B)/std/build.log
-	@! grep -E 'warning:|error:' $(B)/std/build.log
+# FLAVOUR std: the Debian kernel (KDIR); debug: scripts/debug-kernel.sh's tree.
+FLAVOUR ?= std
+FDIR = $(B)/$(FLAVOUR)
+
+module:
+	@$(MAKE) --no-print-directory kbuild FLAVOUR=std KBUILD_KDIR=$(KDIR)
+
+module-debug:
+	@kdir=$$(scripts/debug-kernel.sh --kdir) && \
+	$(MAKE) --no-print-directory kbuild FLAVOUR=debug KBUILD_KDIR=$$kdir
+
+kbuild: $(KSRC)/.stamp | deps
+	@mkdir -p $(FDIR)/kbuild
+	@cp -u --parents $(MODULE_SRCS) $(FDIR)/kbuild/
+	@cp -u $(KSFT)/kselftest_module.h $(FDIR)/kbuild/module/tests/
+	@set -o pipefail; $(MAKE) -C $(KBUILD_KDIR) M=$(abspath $(FDIR)/kbuild) W=1 modules 2>&1 | tee $(FDIR)/build.log
+	@! grep -E 'warning:|error:' $(FDIR)/build.log
 
 selftests: $(KSRC)/.stamp
 	@mkdir -p $(B)/std/selftests/kmemlab
@@ -60,28 +72,45 @@ $(B)/host/%: selftests/core/%.c selftests/core/host_platform.c $(CORE_SRCS) $(CO
 
 host-tests: $(HOST_TESTS)
 
+$(B)/host-bench/%: selftests/core/%.c selftests/core/host_platform.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(B)/host-bench
+	$(CC) -g -O2 -Wall -Werror -Iselftests/core -o $@ $< selftests/core/host_platform.c $(CORE_SRCS) -lpthread
+
+bench: image $(B)/host-bench/bench_buddy
+	@scripts/bench.sh
+
 # The guest's /kmemlab: module, test modules, selftests, kselftest runner, tool.
 image: module selftests
-	@rm -rf $(B)/std/guest && mkdir -p $(B)/std/guest/selftests/kmemlab
+	@$(MAKE) --no-print-directory guest-image FLAVOUR=std
+
+image-debug: module-debug selftests
+	@$(MAKE) --no-print-directory guest-image FLAVOUR=debug
+
+guest-image:
+	@rm -rf $(FDIR)/guest && mkdir -p $(FDIR)/guest/selftests/kmemlab
 	@$(MAKE) -s -C selftests/kmemlab KSFT_DIR=$(KSFT) \
 		OUTPUT=$(abspath $(B)/std/selftests/kmemlab) \
-		INSTALL_PATH=$(abspath $(B)/std/guest/selftests/kmemlab) install >/dev/null
+		INSTALL_PATH=$(abspath $(FDIR)/guest/selftests/kmemlab) install >/dev/null
 	@$(MAKE) -s --no-print-directory -C selftests/kmemlab KSFT_DIR=$(KSFT) \
 		OUTPUT=$(abspath $(B)/std/selftests/kmemlab) COLLECTION=kmemlab emit_tests \
-		| grep '^kmemlab:' > $(B)/std/guest/selftests/kselftest-list.txt
+		| grep '^kmemlab:' > $(FDIR)/guest/selftests/kselftest-list.txt
 	@{ echo "scripts/guest-init /init"; \
 	   echo "/bin/busybox /bin/busybox"; \
 	   echo "/usr/bin/timeout /usr/bin/timeout"; \
 	   echo "scripts/kmemlab /kmemlab/bin/kmemlab"; \
-	   for k in $(B)/std/kbuild/*.ko; do echo "$$k /kmemlab/$$(basename $$k)"; done; \
+	   for k in $(FDIR)/kbuild/*.ko; do echo "$$k /kmemlab/$$(basename $$k)"; done; \
 	   echo "$(KSFT)/kselftest /kmemlab/selftests/kselftest"; \
 	   echo "$(KSFT)/run_kselftest.sh /kmemlab/selftests/run_kselftest.sh"; \
-	   echo "$(B)/std/guest/selftests /kmemlab/selftests"; \
-	} > $(B)/std/manifest
-	@scripts/mkinitramfs.sh $(B)/std/stage $(B)/std/initramfs.cpio < $(B)/std/manifest
+	   echo "$(FDIR)/guest/selftests /kmemlab/selftests"; \
+	} > $(FDIR)/manifest
+	@scripts/mkinitramfs.sh $(FDIR)/stage $(FDIR)/initramfs.cpio < $(FDIR)/manifest
 
 check: all
-	@scripts/check.sh
+	@scripts/check.sh std
+
+# The same VM suites on the KASAN/lockdep/kmemleak kernel (built once, cached).
+check-debug: selftests
+	@scripts/check.sh debug
 
 demo: image
 	scripts/vm.sh --load kmemlab -- kmemlab demo
@@ -90,7 +119,7 @@ vm: image
 	scripts/vm.sh --load kmemlab
 
 lint: $(KSRC)/.stamp
-	@files=$$(git ls-files 'module/*.c' 'module/*.h' 'shim/*.c' 'shim/*.h'); \
+	@files=$$(git ls-files --cached --others --exclude-standard 'module/*.c' 'module/*.h' 'shim/*.c' 'shim/*.h'); \
 	perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --quiet -f $$files \
 		&& echo "lint: clean ($$(echo $$files | wc -w) files)"
 

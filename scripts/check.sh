@@ -40,8 +40,11 @@ if [ "$kernel" = std ]; then
 			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$t"
 	done
 fi
-suite "vm-$kernel-kmemlab" scripts/vm.sh --kernel "$kernel" --smp 2 --load kmemlab \
-	-- kmemlab selftest kmemlab
+# One boot runs the whole collection on 4 CPUs (the SMP stress needs them),
+# then a kmemleak scan (a SKIP on kernels without kmemleak).
+suite "vm-$kernel-kmemlab" scripts/vm.sh --kernel "$kernel" --smp 4 --timeout 1200 \
+	--load kmemlab -- 'kmemlab selftest kmemlab; rc=$?; kmemlab leakcheck || rc=1; exit $rc'
+
 
 echo "=== summary ($kernel kernel)"
 printf '  %s\n' "${summary[@]}"

@@ -5,7 +5,7 @@ usage() {
 	cat <<'USAGE'
 usage: scripts/vm.sh [--smp N] [--mem SIZE] [--timeout SECONDS]
                      [--load 'MODULE PARAMS'] [--add HOSTPATH:GUESTPATH]...
-                     [--kernel std|debug] [-- COMMAND]
+                     [--kernel std|debug] [--append 'ARGS'] [-- COMMAND]
 
 Builds the initramfs (busybox, glibc, kmemlab.ko, the test modules and
 selftests, the shim and the kmemlab tool under /kmemlab/), boots the kernel
@@ -22,6 +22,7 @@ status. Without COMMAND: an interactive shell on the console.
                    bring their shared libraries); repeatable
   --kernel K       std: the Debian kernel (default); debug: the KASAN/lockdep/
                    kmemleak kernel built by scripts/debug-kernel.sh
+  --append 'ARGS'  extra kernel command-line arguments
 
 Logs: build/vm/console.log (COMMAND's output) and build/vm/kernel.log (the
 guest kernel log); KML_VM_DIR overrides the directory. An Oops, BUG, WARNING,
@@ -32,7 +33,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "vm.sh: $*" >&2; exit 1; }
 
-smp=2 mem=1G tmo=600 load= kernel=std adds=() cmd= have_cmd=
+smp=2 mem=1G tmo=600 load= kernel=std adds=() cmd= have_cmd= extra=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smp) [ $# -ge 2 ] || die "--smp needs a value"; smp=$2; shift 2 ;;
@@ -41,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--load) [ $# -ge 2 ] || die "--load needs a value"; load=$2; shift 2 ;;
 	--add) [ $# -ge 2 ] || die "--add needs a value"; adds+=("$2"); shift 2 ;;
 	--kernel) [ $# -ge 2 ] || die "--kernel needs a value"; kernel=$2; shift 2 ;;
+	--append) [ $# -ge 2 ] || die "--append needs a value"; extra="$extra $2"; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; have_cmd=1; cmd="$*"; break ;;
 	*) echo "vm.sh: unknown option '$1' (see scripts/vm.sh --help)" >&2; exit 2 ;;
@@ -98,6 +100,7 @@ else
 fi
 append="console=ttyS1 panic=-1 oops=panic mitigations=off nokaslr tsc=reliable no_timer_check i8042.noaux i8042.nopnp"
 [ "$mode" = interactive ] && append="$append console=ttyS0"
+append="$append$extra"
 qemu=(qemu-system-x86_64 "${accel[@]}" -smp "$smp" -m "$mem" -nodefaults
 	-no-reboot -display none -kernel "$vmlinuz" -initrd "$out/initrd.cpio"
 	-append "$append" -device isa-debug-exit -nic none)
@@ -119,7 +122,7 @@ else
 fi
 
 status=$(tr -d '\r' <"$out/status" 2>/dev/null | tail -n 1)
-bad='^(\[ *[0-9]+\.[0-9]+\] )?(WARNING:|BUG:|Oops|kernel BUG|general protection fault|Kernel panic|UBSAN:|INFO: task .* blocked|watchdog: BUG)|KASAN|lockdep|possible recursive locking|turning off the locking correctness validator|DEBUG_LOCKS_WARN_ON'
+bad='^(\[ *[0-9]+\.[0-9]+\] )?(WARNING:|BUG:|Oops|kernel BUG|general protection fault|Kernel panic|UBSAN:|INFO: task .* blocked|watchdog: BUG)|KASAN|possible (recursive|circular) locking|inconsistent lock state|lock inversion|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|INFO: lockdep is turned off'
 if grep -Eq "$bad" "$out/kernel.log" 2>/dev/null; then
 	first=$(grep -En "$bad" "$out/kernel.log" | head -n 1 | cut -d: -f1)
 	echo "vm.sh: the guest kernel log has a report (full log: $out/kernel.log):" >&2

@@ -188,8 +188,8 @@ void kml_buddy_destroy(struct kml_buddy *b)
 }
 
 /* Moves up to @n pages from the per-CPU list @pcp to the free lists. */
-static void pcp_drain_locked(struct kml_buddy *b, struct kml_pcp *pcp,
-			     unsigned int n)
+static noinline void pcp_drain_locked(struct kml_buddy *b, struct kml_pcp *pcp,
+				      unsigned int n)
 {
 	unsigned long flags = 0;
 
@@ -222,29 +222,35 @@ void kml_buddy_drain(struct kml_buddy *b)
 	kml_unlock(&b->zone_lock, flags);
 }
 
-static u32 pcp_alloc(struct kml_buddy *b, enum kml_page_kind kind)
+/* pcp_lock held, list empty: takes pcp_batch pages from the free lists. */
+static noinline void pcp_refill(struct kml_buddy *b, struct kml_pcp *pcp)
+{
+	unsigned long flags = 0;
+	unsigned int n;
+
+	kml_lock(&b->zone_lock, flags);
+	for (n = 0; n < b->pcp_batch; n++) {
+		u32 i = rmqueue(b, 0);
+
+		if (i == KML_NIL)
+			break;
+		pg(b, i)->pg_next = pcp->pcp_head;
+		set_tag(b, i, KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0));
+		pcp->pcp_head = i;
+		pcp->pcp_count++;
+	}
+	kml_unlock(&b->zone_lock, flags);
+}
+
+static inline u32 pcp_alloc(struct kml_buddy *b, enum kml_page_kind kind)
 {
 	struct kml_pcp *pcp = &b->pcp[kml_cpu_get()];
-	unsigned long flags = 0, zflags = 0;
+	unsigned long flags = 0;
 	u32 idx = KML_NIL;
 
 	kml_lock(&pcp->pcp_lock, flags);
-	if (unlikely(!pcp->pcp_count)) {
-		unsigned int n;
-
-		kml_lock(&b->zone_lock, zflags);
-		for (n = 0; n < b->pcp_batch; n++) {
-			u32 i = rmqueue(b, 0);
-
-			if (i == KML_NIL)
-				break;
-			pg(b, i)->pg_next = pcp->pcp_head;
-			set_tag(b, i, KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0));
-			pcp->pcp_head = i;
-			pcp->pcp_count++;
-		}
-		kml_unlock(&b->zone_lock, zflags);
-	}
+	if (unlikely(!pcp->pcp_count))
+		pcp_refill(b, pcp);
 	if (likely(pcp->pcp_count)) {
 		idx = pcp->pcp_head;
 		pcp->pcp_head = pg(b, idx)->pg_next;
@@ -273,30 +279,47 @@ static u32 zone_alloc(struct kml_buddy *b, unsigned int order,
 	return idx;
 }
 
-u32 kml_buddy_alloc(struct kml_buddy *b, unsigned int order,
-		    enum kml_page_kind kind)
+/*
+ * Higher orders, and order 0 when the per-CPU list and the free lists had
+ * nothing: when short, give back what the per-CPU lists and the owner's
+ * caches hold, then try once more.
+ */
+static noinline u32 alloc_slow(struct kml_buddy *b, unsigned int order,
+			       enum kml_page_kind kind, bool tried)
 {
 	unsigned long flags = 0;
 	u32 idx;
-	int tries;
 
 	if (order > b->max_order)
 		return KML_NIL;
-	for (tries = 0; tries < 2; tries++) {
+	if (!tried) {
 		idx = order ? zone_alloc(b, order, kind) : pcp_alloc(b, kind);
-		if (likely(idx != KML_NIL))
+		if (idx != KML_NIL)
 			return idx;
-		/* Short: give back what the per-CPU lists and caches hold. */
-		if (tries == 0) {
-			if (b->reclaim)
-				b->reclaim(b->reclaim_ctx);
-			kml_buddy_drain(b);
-		}
 	}
+	if (b->reclaim)
+		b->reclaim(b->reclaim_ctx);
+	kml_buddy_drain(b);
+	idx = order ? zone_alloc(b, order, kind) : pcp_alloc(b, kind);
+	if (idx != KML_NIL)
+		return idx;
 	kml_lock(&b->zone_lock, flags);
 	b->failed[order]++;
 	kml_unlock(&b->zone_lock, flags);
 	return KML_NIL;
+}
+
+u32 kml_buddy_alloc(struct kml_buddy *b, unsigned int order,
+		    enum kml_page_kind kind)
+{
+	if (likely(order == 0)) {
+		u32 idx = pcp_alloc(b, kind);
+
+		if (likely(idx != KML_NIL))
+			return idx;
+		return alloc_slow(b, 0, kind, true);
+	}
+	return alloc_slow(b, order, kind, false);
 }
 
 /* zone_lock held. The head of the block that contains @idx. */
@@ -314,8 +337,8 @@ static u32 block_head(struct kml_buddy *b, u32 idx)
 	return KML_NIL;
 }
 
-static int misuse(struct kml_buddy *b, u32 idx, unsigned int order,
-		  enum kml_page_kind kind, u16 tag)
+static noinline int misuse(struct kml_buddy *b, u32 idx, unsigned int order,
+			   enum kml_page_kind kind, u16 tag)
 {
 	unsigned long flags = 0;
 	enum kml_misuse m;
@@ -378,43 +401,53 @@ void kml_buddy_note_misuse(struct kml_buddy *b, enum kml_misuse m)
 	kml_unlock(&b->zone_lock, flags);
 }
 
-int kml_buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
-		   enum kml_page_kind kind)
+/* Higher orders and calls that fail the fast path's range check. */
+static noinline int free_slow(struct kml_buddy *b, u32 idx, unsigned int order,
+			      enum kml_page_kind kind)
 {
 	u16 expect = KML_TAG(KML_PG_ALLOC, kind, order);
 	unsigned long flags = 0;
 	u16 old;
 
-	if (unlikely(idx >= b->npages || order > b->max_order)) {
+	if (idx >= b->npages || order > b->max_order) {
 		kml_buddy_note_misuse(b, KML_BAD_OUTSIDE);
 		kml_err("free of page %u order %u: not in the region (%u pages, max order %u)\n",
 			idx, order, b->npages, b->max_order);
 		return -EINVAL;
 	}
-	if (order == 0) {
-		struct kml_pcp *pcp = &b->pcp[kml_cpu_get()];
+	old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect,
+			    KML_TAG(KML_PG_FREEING, kind, order));
+	if (old != expect)
+		return misuse(b, idx, order, kind, old);
+	kml_lock(&b->zone_lock, flags);
+	free_block(b, idx, order);
+	kml_unlock(&b->zone_lock, flags);
+	return 0;
+}
 
-		kml_lock(&pcp->pcp_lock, flags);
-		old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect,
-				    KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0));
-		if (likely(old == expect)) {
-			pg(b, idx)->pg_next = pcp->pcp_head;
-			pcp->pcp_head = idx;
-			pcp->pcp_frees++;
-			if (unlikely(++pcp->pcp_count > b->pcp_high))
-				pcp_drain_locked(b, pcp, b->pcp_batch);
-		}
-		kml_unlock(&pcp->pcp_lock, flags);
-		kml_cpu_put();
-	} else {
-		old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect,
-				    KML_TAG(KML_PG_FREEING, kind, order));
-		if (likely(old == expect)) {
-			kml_lock(&b->zone_lock, flags);
-			free_block(b, idx, order);
-			kml_unlock(&b->zone_lock, flags);
-		}
+int kml_buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
+		   enum kml_page_kind kind)
+{
+	u16 expect = KML_TAG(KML_PG_ALLOC, kind, 0);
+	unsigned long flags = 0;
+	struct kml_pcp *pcp;
+	u16 old;
+
+	if (unlikely(order != 0 || idx >= b->npages))
+		return free_slow(b, idx, order, kind);
+	pcp = &b->pcp[kml_cpu_get()];
+	kml_lock(&pcp->pcp_lock, flags);
+	old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect,
+			    KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0));
+	if (likely(old == expect)) {
+		pg(b, idx)->pg_next = pcp->pcp_head;
+		pcp->pcp_head = idx;
+		pcp->pcp_frees++;
+		if (unlikely(++pcp->pcp_count > b->pcp_high))
+			pcp_drain_locked(b, pcp, b->pcp_batch);
 	}
+	kml_unlock(&pcp->pcp_lock, flags);
+	kml_cpu_put();
 	if (unlikely(old != expect))
 		return misuse(b, idx, order, kind, old);
 	return 0;

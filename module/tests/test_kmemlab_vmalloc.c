@@ -85,25 +85,29 @@ static int check_limits(void)
 	return 0;
 }
 
-/* Virtually contiguous from scattered pages: hold every other page, so no
- * free block is larger than one page, and still map 1 MiB.
+/* Virtually contiguous from scattered pages: hold every odd page, so that
+ * no two free pages are buddies and no free block is larger than a page,
+ * and still map 1 MiB.
  */
 static int check_fragmented(void)
 {
 	LIST_HEAD(held);
 	LIST_HEAD(spare);
 	struct page *page, *tmp;
-	int err = 0, i = 0;
+	int err = 0;
 	void *p;
 
 	while ((page = kml_alloc_pages(GFP_KERNEL | __GFP_NOWARN, 0)))
-		list_add(&page->lru, i++ % 2 ? &held : &spare);
+		list_add(&page->lru, page_to_pfn(page) & 1 ? &held : &spare);
 	list_for_each_entry_safe(page, tmp, &spare, lru) {
 		list_del(&page->lru);
 		kml___free_pages(page, 0);
 	}
-	if (kml_alloc_pages(GFP_KERNEL | __GFP_NOWARN, 1)) /* no order-1 left */
+	page = kml_alloc_pages(GFP_KERNEL | __GFP_NOWARN, 1);
+	if (page) {		/* there should be no free order-1 block */
+		kml___free_pages(page, 1);
 		err = -EINVAL;
+	}
 	p = kml_vmalloc(1 << 20);
 	if (!p)
 		err = -ENOMEM;

@@ -7,13 +7,12 @@
 
 unsigned long kml_host_errors;
 static unsigned int next_slot;
-static __thread unsigned int my_slot = ~0u;
+__thread unsigned int kml_host_slot = ~0u;
 
-unsigned int kml_host_cpu(void)
+unsigned int kml_host_cpu_first(void)
 {
-	if (unlikely(my_slot == ~0u))
-		my_slot = __atomic_fetch_add(&next_slot, 1, __ATOMIC_RELAXED) % HOST_CPUS;
-	return my_slot;
+	kml_host_slot = __atomic_fetch_add(&next_slot, 1, __ATOMIC_RELAXED) % HOST_CPUS;
+	return kml_host_slot;
 }
 
 unsigned int kml_host_nr_cpus(void)

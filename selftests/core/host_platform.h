@@ -43,9 +43,11 @@ static inline void kml_lock_release(kml_lock_t *l)
 #define kml_unlock(l, flags)		do { (void)(flags); kml_lock_release(l); } while (0)
 
 /* Host CPU slots: each thread picks one on first use, round robin. */
-unsigned int kml_host_cpu(void);
+extern __thread unsigned int kml_host_slot;
+unsigned int kml_host_cpu_first(void);
 unsigned int kml_host_nr_cpus(void);
-#define kml_cpu_get()			kml_host_cpu()
+#define kml_cpu_get()			(__builtin_expect(kml_host_slot != ~0u, 1) ? \
+					 kml_host_slot : kml_host_cpu_first())
 #define kml_cpu_put()			do { } while (0)
 #define kml_nr_cpus()			kml_host_nr_cpus()
 
@@ -68,6 +70,7 @@ extern unsigned long kml_host_errors;	/* kml_err() calls, for tests */
 		__FILE__, __LINE__, #cond); abort(); } } while (0)
 #define KML_CACHELINE			__attribute__((aligned(64)))
 #define __printf(a, b)			__attribute__((format(printf, a, b)))
+#define noinline			__attribute__((noinline))
 #define likely(x)			__builtin_expect(!!(x), 1)
 #define unlikely(x)			__builtin_expect(!!(x), 0)
 

@@ -22,10 +22,15 @@ fi
 check "no area left behind" '[ -z "$(cat $D/vmallocinfo)" ] && [ "$(stat vmalloc_pages)" = 0 ]'
 
 insmod /kmemlab/kmemlab_hold.ko vmalloc_kb=1000
+# %pK: real addresses for root with kptr_restrict=1 (0 hashes them, and
+# before the RNG is seeded hashes print as "(____ptrval____)").
+restrict=$(cat /proc/sys/kernel/kptr_restrict)
+echo 1 >/proc/sys/kernel/kptr_restrict
 ours=$(cat $D/vmallocinfo)
 echo "# ours:   $ours"
 start=${ours%%-*}
 theirs=$(grep "^$start-" /proc/vmallocinfo)
+echo "$restrict" >/proc/sys/kernel/kptr_restrict
 echo "# kernel: $theirs"
 # 1000 KiB is 250 pages; the size counts vmap's guard page: 251 * 4096.
 check "one area of 250 pages" 'echo "$ours" | grep -Eq "^0x[0-9a-f]+-0x[0-9a-f]+ +1028096 hold_vmalloc\+0x[0-9a-f]+/0x[0-9a-f]+ \[kmemlab_hold\] pages=250 vmalloc$"'

@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# SMP stress: one kthread per CPU for 10 s (test_kmemlab_stress.ko), then
+# every page is back, in max-order blocks, and validate is clean.
+D=/sys/kernel/debug/kmemlab
+n=0 fails=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $1"; }
+stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
+
+echo "TAP version 13"
+echo "1..3"
+[ -d $D ] || { echo "# kmemlab is not loaded"; exit 1; }
+cpus=$(grep -c ^processor /proc/cpuinfo)
+[ "$cpus" -ge 2 ] || { echo "# SKIP needs at least 2 CPUs, has $cpus"; exit 4; }
+if insmod /kmemlab/test_kmemlab_stress.ko seconds=10; then
+	ok "$cpus threads for 10 s: no block handed out twice"
+	rmmod test_kmemlab_stress
+else
+	nok "$cpus threads for 10 s: no block handed out twice"
+fi
+dmesg | grep 'test_kmemlab_stress: .* threads' | tail -n 1 | sed 's/^.*stress: /# /'
+echo 1 >$D/drain
+top=$(stat max_order)
+free=$(awk -v t="$top" '/kmemlab/ { print $(5 + t) }' $D/buddyinfo)
+if [ "$free" = $(( $(stat region_pages) >> top )) ]; then ok "all memory back in order-$top blocks"; else nok "all memory back: $free order-$top blocks"; fi
+if [ "$(cat $D/validate)" = "buddy: ok" ]; then ok "validate clean"; else nok "validate clean"; fi
+[ $fails = 0 ]
