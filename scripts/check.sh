@@ -40,9 +40,10 @@ if [ "$kernel" = std ]; then
 			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$t"
 	done
 fi
-# One boot runs the whole collection on 4 CPUs (the SMP stress needs them),
+# One boot runs the whole collection on 4 CPUs (the SMP stress needs them)
+# and 2 GiB (a 1 GiB region must load),
 # then a kmemleak scan (a SKIP on kernels without kmemleak).
-suite "vm-$kernel-kmemlab" scripts/vm.sh --kernel "$kernel" --smp 4 --timeout 1200 \
+suite "vm-$kernel-kmemlab" scripts/vm.sh --kernel "$kernel" --smp 4 --mem 2G --timeout 1200 \
 	--load kmemlab -- 'kmemlab selftest kmemlab; rc=$?; kmemlab leakcheck || rc=1; exit $rc'
 
 
