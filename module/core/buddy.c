@@ -173,9 +173,12 @@ int kml_buddy_init(struct kml_buddy *b, u32 npages, unsigned int max_order)
 	if (b->pcp_batch > 63)
 		b->pcp_batch = 63;
 	b->pcp_high = 4 * b->pcp_batch;
-	/* Tags start zeroed, i.e. all tails; give each max-order head out. */
-	for (idx = 0; idx < npages; idx += 1u << max_order)
-		free_list_add(b, idx, max_order);
+	/*
+	 * Tags start zeroed, i.e. all tails; put each max-order head on its
+	 * list, last first, so that allocation starts at the region's start.
+	 */
+	for (idx = npages; idx; idx -= 1u << max_order)
+		free_list_add(b, idx - (1u << max_order), max_order);
 	return 0;
 }
 
