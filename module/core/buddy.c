@@ -225,14 +225,15 @@ void kml_buddy_drain(struct kml_buddy *b)
 	kml_unlock(&b->zone_lock, flags);
 }
 
-/* pcp_lock held, list empty: takes pcp_batch pages from the free lists. */
-static noinline void pcp_refill(struct kml_buddy *b, struct kml_pcp *pcp)
+/* pcp_lock held, list empty: takes @want pages from the free lists. */
+static noinline void pcp_refill(struct kml_buddy *b, struct kml_pcp *pcp,
+				unsigned int want)
 {
 	unsigned long flags = 0;
 	unsigned int n;
 
 	kml_lock(&b->zone_lock, flags);
-	for (n = 0; n < b->pcp_batch; n++) {
+	for (n = 0; n < want; n++) {
 		u32 i = rmqueue(b, 0);
 
 		if (i == KML_NIL)
@@ -253,7 +254,7 @@ static inline u32 pcp_alloc(struct kml_buddy *b, enum kml_page_kind kind)
 
 	kml_lock(&pcp->pcp_lock, flags);
 	if (unlikely(!pcp->pcp_count))
-		pcp_refill(b, pcp);
+		pcp_refill(b, pcp, b->pcp_batch);
 	if (likely(pcp->pcp_count)) {
 		idx = pcp->pcp_head;
 		pcp->pcp_head = pg(b, idx)->pg_next;
@@ -323,6 +324,34 @@ u32 kml_buddy_alloc(struct kml_buddy *b, unsigned int order,
 		return alloc_slow(b, 0, kind, true);
 	}
 	return alloc_slow(b, order, kind, false);
+}
+
+unsigned int kml_buddy_alloc_bulk(struct kml_buddy *b, unsigned int n,
+				  enum kml_page_kind kind, u32 *out)
+{
+	struct kml_pcp *pcp = &b->pcp[kml_cpu_get()];
+	unsigned long flags = 0;
+	unsigned int got = 0;
+
+	kml_lock(&pcp->pcp_lock, flags);
+	while (got < n) {
+		u32 idx;
+
+		if (!pcp->pcp_count) {
+			pcp_refill(b, pcp, n - got > b->pcp_batch ? n - got : b->pcp_batch);
+			if (!pcp->pcp_count)
+				break;
+		}
+		idx = pcp->pcp_head;
+		pcp->pcp_head = pg(b, idx)->pg_next;
+		pcp->pcp_count--;
+		set_tag(b, idx, KML_TAG(KML_PG_ALLOC, kind, 0));
+		out[got++] = idx;
+	}
+	pcp->pcp_allocs += got;
+	kml_unlock(&pcp->pcp_lock, flags);
+	kml_cpu_put();
+	return got;
 }
 
 /* zone_lock held. The head of the block that contains @idx. */
@@ -454,6 +483,44 @@ int kml_buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
 	if (unlikely(old != expect))
 		return misuse(b, idx, order, kind, old);
 	return 0;
+}
+
+unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
+				 unsigned int n, enum kml_page_kind kind)
+{
+	u16 expect = KML_TAG(KML_PG_ALLOC, kind, 0);
+	unsigned int i, bad = 0;
+	unsigned long flags = 0;
+	struct kml_pcp *pcp;
+
+	pcp = &b->pcp[kml_cpu_get()];
+	kml_lock(&pcp->pcp_lock, flags);
+	for (i = 0; i < n; i++) {
+		u16 old = KML_TAG(KML_PG_TAIL, 0, 0);
+
+		if (idx[i] < b->npages)
+			old = kml_cmpxchg16(&pg(b, idx[i])->pg_tag, expect,
+					    KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0));
+		if (unlikely(old != expect)) {
+			/* Reported outside the list lock, as kml_buddy_free does. */
+			kml_unlock(&pcp->pcp_lock, flags);
+			if (idx[i] < b->npages)
+				misuse(b, idx[i], 0, kind, old);
+			else
+				free_slow(b, idx[i], 0, kind);
+			bad++;
+			kml_lock(&pcp->pcp_lock, flags);
+			continue;
+		}
+		pg(b, idx[i])->pg_next = pcp->pcp_head;
+		pcp->pcp_head = idx[i];
+		pcp->pcp_frees++;
+		if (++pcp->pcp_count > b->pcp_high)
+			pcp_drain_locked(b, pcp, b->pcp_batch);
+	}
+	kml_unlock(&pcp->pcp_lock, flags);
+	kml_cpu_put();
+	return bad;
 }
 
 unsigned long kml_buddy_free_pages(struct kml_buddy *b)

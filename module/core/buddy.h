@@ -96,6 +96,16 @@ u32 kml_buddy_alloc(struct kml_buddy *b, unsigned int order,
 /* Returns 0, or -EINVAL after reporting and counting a misuse (nothing changes). */
 int kml_buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
 		   enum kml_page_kind kind);
+/*
+ * Up to @n order-0 pages at once, under one hold of this CPU's list lock:
+ * returns how many were written to @out (fewer only when the free lists
+ * ran out; no reclaim is tried). kml_buddy_free_bulk frees such pages,
+ * each checked as kml_buddy_free checks it; returns the misuses found.
+ */
+unsigned int kml_buddy_alloc_bulk(struct kml_buddy *b, unsigned int n,
+				  enum kml_page_kind kind, u32 *out);
+unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
+				 unsigned int n, enum kml_page_kind kind);
 /* Counts a misuse the caller found before it had a page index. */
 void kml_buddy_note_misuse(struct kml_buddy *b, enum kml_misuse m);
 /* Gives every per-CPU page back to the free lists. */

@@ -179,6 +179,37 @@ TEST(misuse_is_reported_and_changes_nothing)
 	kml_buddy_destroy(&b);
 }
 
+TEST(bulk_alloc_and_free)
+{
+	struct kml_buddy b;
+	unsigned long e0 = kml_host_errors;
+	u32 idx[100], bad[2];
+	unsigned int i, j;
+
+	ASSERT_EQ(0, kml_buddy_init(&b, 64, 3));
+	ASSERT_EQ(40, kml_buddy_alloc_bulk(&b, 40, KML_KIND_TEST, idx));
+	for (i = 0; i < 40; i++)
+		for (j = i + 1; j < 40; j++)
+			ASSERT_NE(idx[i], idx[j]);
+	EXPECT_EQ(24, kml_buddy_free_pages(&b));
+	EXPECT_EQ(0, check(&b));
+	/* Only 24 left: a bulk request returns what there is. */
+	ASSERT_EQ(24, kml_buddy_alloc_bulk(&b, 30, KML_KIND_TEST, idx + 40));
+	EXPECT_EQ(0, kml_buddy_alloc_bulk(&b, 1, KML_KIND_TEST, idx + 64));
+	EXPECT_EQ(0, kml_buddy_free_bulk(&b, idx, 64, KML_KIND_TEST));
+	/* A bulk free checks each page like kml_buddy_free. */
+	bad[0] = idx[3];
+	bad[1] = 64;
+	EXPECT_EQ(2, kml_buddy_free_bulk(&b, bad, 2, KML_KIND_TEST));
+	EXPECT_EQ(1, b.misuse[KML_BAD_DOUBLE_FREE]);
+	EXPECT_EQ(1, b.misuse[KML_BAD_OUTSIDE]);
+	EXPECT_EQ(2, kml_host_errors - e0);
+	kml_buddy_drain(&b);
+	EXPECT_TRUE(kml_buddy_pristine(&b));
+	EXPECT_EQ(0, check(&b));
+	kml_buddy_destroy(&b);
+}
+
 TEST(validate_catches_corruption)
 {
 	struct kml_buddy b;
