@@ -42,7 +42,7 @@
 #include "buddy.h"
 
 const char *const kml_kind_name[KML_NR_KINDS] = {
-	"none", "pages", "slab", "vmalloc", "user", "test",
+	"none", "pages", "slab", "vmalloc", "user", "test", "kmalloc",
 };
 
 const char *const kml_misuse_name[KML_NR_MISUSE] = {
@@ -354,11 +354,12 @@ unsigned int kml_buddy_alloc_bulk(struct kml_buddy *b, unsigned int n,
 	return got;
 }
 
-/* zone_lock held. The head of the block that contains @idx. */
-static u32 block_head(struct kml_buddy *b, u32 idx)
+u32 kml_buddy_block_head(struct kml_buddy *b, u32 idx)
 {
 	unsigned int o;
 
+	if (idx >= b->npages)
+		return KML_NIL;
 	for (o = 0; o <= b->max_order; o++) {
 		u32 h = idx & ~((1u << o) - 1);
 		u16 t = get_tag(b, h);
@@ -378,7 +379,7 @@ static noinline int misuse(struct kml_buddy *b, u32 idx, unsigned int order,
 
 	kml_lock(&b->zone_lock, flags);
 	if (KML_TAG_STATE(tag) == KML_PG_TAIL) {
-		head = block_head(b, idx);
+		head = kml_buddy_block_head(b, idx);
 		tag = head == KML_NIL ? 0 : get_tag(b, head);
 	}
 	switch (KML_TAG_STATE(tag)) {

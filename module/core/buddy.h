@@ -30,6 +30,7 @@ enum kml_page_kind {
 	KML_KIND_VMALLOC,
 	KML_KIND_USER,		/* /dev/kmemlab heaps and chunks */
 	KML_KIND_TEST,		/* host tests */
+	KML_KIND_LARGE,		/* kmalloc beyond the largest general cache */
 	KML_NR_KINDS
 };
 
@@ -39,13 +40,20 @@ enum kml_page_kind {
 #define KML_TAG_STATE(t)	(((t) >> 4) & 0xf)
 #define KML_TAG_KIND(t)		((t) >> 8)
 
-/* Per-page metadata: 16 bytes per 4 KiB page (0.39% of the region). */
+/*
+ * Per-page metadata: 20 bytes per 4 KiB page (0.49% of the region). The
+ * links serve the free lists while a block is free and its owner (the slab
+ * lists) while it is allocated; pg_flags, pg_private and pg_aux are the
+ * owner's (slab.c: objects in use, cache id or head index, free list and
+ * colour), as struct page's fields are a slab's in SLUB.
+ */
 struct kml_page {
-	u32 pg_next;	/* free or per-CPU list link, KML_NIL ends */
-	u32 pg_prev;	/* free list back link */
+	u32 pg_next;	/* list link, KML_NIL ends */
+	u32 pg_prev;	/* back link */
 	u16 pg_tag;	/* KML_TAG(state, kind, order) */
 	u16 pg_flags;	/* owner's use */
 	u32 pg_private;	/* owner's use */
+	u32 pg_aux;	/* owner's use */
 };
 
 /* Per-CPU list of order-0 pages; its lock nests outside the zone lock. */
@@ -106,6 +114,12 @@ unsigned int kml_buddy_alloc_bulk(struct kml_buddy *b, unsigned int n,
 				  enum kml_page_kind kind, u32 *out);
 unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
 				 unsigned int n, enum kml_page_kind kind);
+/*
+ * The first page of the block that contains page @idx, from the tags
+ * (KML_NIL if none). Stable while that block stays allocated; otherwise
+ * a best guess, for reports.
+ */
+u32 kml_buddy_block_head(struct kml_buddy *b, u32 idx);
 /* Counts a misuse the caller found before it had a page index. */
 void kml_buddy_note_misuse(struct kml_buddy *b, enum kml_misuse m);
 /* Gives every per-CPU page back to the free lists. */

@@ -28,6 +28,17 @@
  *   KML_ASSERT(cond)                      an internal invariant. The kernel
  *                                         warns once; the host aborts.
  *   kml_print_fn                          where validate walkers print.
+ *   kml_trylock(l, flags)                 kml_lock that gives up at once;
+ *                                         true when it took the lock.
+ *   kml_page_addr(idx) / kml_addr_page(p) region page index <-> address of
+ *                                         its first byte; KML_NIL when @p
+ *                                         is not in the region. O(1).
+ *   KML_PAGE_SIZE, KML_CACHE_LINE         sizes in bytes.
+ *   kml_caller()                          the caller of the function that
+ *                                         uses it, for owner tracking.
+ *   kml_now() / kml_pid()                 a tick count and the task id, ditto.
+ *   KML_PS                                printf conversion for a code address
+ *                                         (a symbol in the kernel).
  */
 #ifndef KML_PLATFORM_H
 #define KML_PLATFORM_H
@@ -44,10 +55,13 @@
 #include <linux/compiler.h>
 #include <linux/cache.h>
 #include <linux/errno.h>
+#include <linux/jiffies.h>
+#include <linux/sched.h>
 
 #define kml_lock_t			spinlock_t
 #define kml_lock_init(l)		spin_lock_init(l)
 #define kml_lock(l, flags)		spin_lock_irqsave(l, flags)
+#define kml_trylock(l, flags)		spin_trylock_irqsave(l, flags)
 #define kml_unlock(l, flags)		spin_unlock_irqrestore(l, flags)
 #define kml_cpu_get()			get_cpu()
 #define kml_cpu_put()			put_cpu()
@@ -60,10 +74,19 @@
 #define kml_err(fmt, ...)		pr_err("kmemlab: " fmt, ##__VA_ARGS__)
 #define KML_ASSERT(cond)		WARN_ON_ONCE(!(cond))
 #define KML_CACHELINE			____cacheline_aligned_in_smp
+#define KML_PAGE_SIZE			PAGE_SIZE
+#define KML_CACHE_LINE			L1_CACHE_BYTES
+#define kml_caller()			__builtin_return_address(0)
+#define KML_PS				"%pS"
+#define kml_now()			((unsigned long)jiffies)
+#define kml_pid()			((int)current->pid)
 
 #else
 #include "host_platform.h"	/* selftests/core/: the same contract in user space */
 #endif
+
+void *kml_page_addr(u32 idx);
+u32 kml_addr_page(const void *addr);
 
 typedef void (*kml_print_fn)(void *ctx, const char *fmt, ...) __printf(2, 3);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Host side of module/core/platform.h: CPU slots for threads. */
 #include "host_platform.h"
-#include "../../module/core/platform.h"
+#include "../../module/core/buddy.h"
 
 #define HOST_CPUS 4
 
@@ -18,4 +18,22 @@ unsigned int kml_host_cpu_first(void)
 unsigned int kml_host_nr_cpus(void)
 {
 	return HOST_CPUS;
+}
+
+char *kml_host_arena;
+unsigned long kml_host_arena_pages;
+
+void *kml_page_addr(u32 idx)
+{
+	return kml_host_arena + (size_t)idx * KML_PAGE_SIZE;
+}
+
+u32 kml_addr_page(const void *addr)
+{
+	const char *p = addr;
+
+	if (!kml_host_arena || p < kml_host_arena ||
+	    p >= kml_host_arena + kml_host_arena_pages * KML_PAGE_SIZE)
+		return KML_NIL;
+	return (u32)((p - kml_host_arena) / KML_PAGE_SIZE);
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef uint8_t u8;
 typedef uint16_t u16;
@@ -40,6 +42,7 @@ static inline void kml_lock_release(kml_lock_t *l)
 }
 
 #define kml_lock(l, flags)		do { (void)(flags); kml_lock_acquire(l); } while (0)
+#define kml_trylock(l, flags)		((void)(flags), !__atomic_exchange_n(&(l)->locked, 1, __ATOMIC_ACQUIRE))
 #define kml_unlock(l, flags)		do { (void)(flags); kml_lock_release(l); } while (0)
 
 /* Host CPU slots: each thread picks one on first use, round robin. */
@@ -69,9 +72,22 @@ extern unsigned long kml_host_errors;	/* kml_err() calls, for tests */
 	fprintf(stderr, "%s:%d: assertion '%s' failed\n", \
 		__FILE__, __LINE__, #cond); abort(); } } while (0)
 #define KML_CACHELINE			__attribute__((aligned(64)))
+#define KML_PAGE_SIZE			4096ul
+#define KML_CACHE_LINE			64
+#define kml_caller()			__builtin_return_address(0)
+#define KML_PS				"%p"
+#define kml_now()			((unsigned long)time(NULL))
+#define kml_pid()			((int)getpid())
 #define __printf(a, b)			__attribute__((format(printf, a, b)))
 #define noinline			__attribute__((noinline))
 #define likely(x)			__builtin_expect(!!(x), 1)
 #define unlikely(x)			__builtin_expect(!!(x), 0)
+
+/*
+ * The host region: tests point it at an aligned arena of their own
+ * (kml_host_arena, kml_host_arena_pages) before using addresses.
+ */
+extern char *kml_host_arena;
+extern unsigned long kml_host_arena_pages;
 
 #endif /* KML_HOST_PLATFORM_H */

@@ -1,0 +1,1157 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * slab.c - object caches over the buddy allocator, in Bonwick's design,
+ * and the kmalloc family on general caches.
+ *
+ * Theory. A cache hands out objects of one size. It takes slabs, blocks of
+ * 2^order pages, from the buddy allocator (kind SLAB), with the smallest
+ * order that wastes less than an eighth of the slab; the waste left over
+ * colours the slabs: successive slabs start their first object one cache
+ * line further in, up to the waste, so that objects at the same index in
+ * different slabs fall in different cache sets. A slab's free objects are
+ * linked through a 32-bit index stored in each free object (inside it when
+ * nothing else lives there, after it when a constructor, poisoning or a
+ * red zone needs the object's bytes). Slabs sit on one of three lists,
+ * full, partial and empty, and allocation takes from partial slabs first.
+ *
+ * A slab's descriptor is not in the slab: as SLUB keeps it in struct page,
+ * kmemlab keeps it in the region's per-page metadata of the slab's first
+ * page: pg_next/pg_prev link the slab lists, pg_flags counts objects in
+ * use, pg_private is the cache's id, pg_aux holds the first free object's
+ * index (low 16 bits) and the colour (high 16). So objects per slab are
+ * what the page size allows, and an address finds its cache in O(1): its
+ * page, the block's first page (buddy tags), the id, the cache table.
+ *
+ * Every cache descriptor is an object of cache_cache ("kmem_cache"), whose
+ * own descriptor is its first object: kml_slab_init builds it in borrowed
+ * memory, allocates one object from it, and moves it there.
+ *
+ * Object caching. Constructors run when a slab is populated, never on
+ * allocation: objects go back to the cache still constructed and are
+ * handed out again as they are. Poisoning would destroy that state, so a
+ * cache with a constructor is never poisoned (as in SLUB).
+ *
+ * Per-CPU layer. Each CPU has one magazine of constructed objects for the
+ * cache (Bonwick's magazine, kept as Linux's SLAB keeps its array_cache):
+ * allocation pops from it and free pushes to it under that CPU's lock
+ * only. An empty magazine is refilled with cache_cpu_batch objects and a
+ * full one flushed by as many, each under one hold of the cache lock. An
+ * object freed on another CPU than the one that took it simply joins the
+ * freeing CPU's magazine. There is no depot: the slab lists play its part.
+ * Caches with debug flags have no magazines, so that every allocation and
+ * free is checked against the object's exact state (as SLUB's debug path).
+ *
+ * Reaping: grow when short, shrink when long. A slab whose last object
+ * comes back is freed to the buddy allocator when the cache already keeps
+ * cache_empty_max empty slabs. kml_cache_shrink flushes every magazine and
+ * frees every empty slab; the buddy allocator calls kml_slab_reclaim before
+ * it fails an allocation, which does the same for every cache whose locks
+ * it can take at once (it may run under any of them).
+ *
+ * Debugging (slub_debug=FZPU): red zones after each object (0xcc while
+ * allocated, 0xbb while free), poison in free objects (0x6b, last byte
+ * 0xa5), the last allocating and freeing caller, CPU, pid and time, and
+ * full checks on free. Misuse is reported with the cache, the object and
+ * its owners, counted, and otherwise ignored.
+ *
+ * Locking, outermost first: sys_lock (the cache table); a CPU's cpu_lock;
+ * cache_lock (slab lists, colours, counters); then the buddy's locks.
+ * New slabs are taken from the buddy allocator with no slab lock held,
+ * since the buddy allocator may call kml_slab_reclaim, which only ever
+ * tries locks.
+ */
+#include "slab.h"
+
+#define FREE_NONE	0xffffu		/* end of a slab's free list */
+#define RED_MIN		8		/* bytes of red zone at least */
+
+static const unsigned int kmalloc_sizes[] = {
+	8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
+	16384, 32768, 65536, 131072,
+};
+
+#define NR_KMALLOC	(sizeof(kmalloc_sizes) / sizeof(kmalloc_sizes[0]))
+
+static inline struct kml_page *pg(struct kml_cache *c, u32 idx)
+{
+	return &c->cache_sys->sys_buddy->pages[idx];
+}
+
+static inline unsigned int slab_free_head(struct kml_cache *c, u32 head)
+{
+	return pg(c, head)->pg_aux & 0xffff;
+}
+
+static inline void set_free_head(struct kml_cache *c, u32 head, unsigned int i)
+{
+	struct kml_page *p = pg(c, head);
+
+	p->pg_aux = (p->pg_aux & 0xffff0000u) | i;
+}
+
+static inline char *slab_first(struct kml_cache *c, u32 head)
+{
+	return (char *)kml_page_addr(head) + (pg(c, head)->pg_aux >> 16) * KML_CACHE_LINE;
+}
+
+static inline void *obj_at(struct kml_cache *c, u32 head, unsigned int i)
+{
+	return slab_first(c, head) + (size_t)i * c->cache_size;
+}
+
+static inline u32 *free_link(struct kml_cache *c, void *obj)
+{
+	return (u32 *)((char *)obj + c->cache_free_off);
+}
+
+static inline struct kml_track *track(struct kml_cache *c, void *obj, int which)
+{
+	return (struct kml_track *)((char *)obj + c->cache_track_off) + which;
+}
+
+static int slab_list_of(struct kml_cache *c, unsigned int inuse)
+{
+	if (!inuse)
+		return KML_SLABS_EMPTY;
+	return inuse == c->cache_objs ? KML_SLABS_FULL : KML_SLABS_PARTIAL;
+}
+
+/* cache_lock held */
+static void list_add(struct kml_cache *c, u32 head, int l)
+{
+	struct kml_page *p = pg(c, head);
+
+	p->pg_prev = KML_NIL;
+	p->pg_next = c->cache_list[l];
+	if (p->pg_next != KML_NIL)
+		pg(c, p->pg_next)->pg_prev = head;
+	c->cache_list[l] = head;
+	c->cache_nr[l]++;
+}
+
+/* cache_lock held */
+static void list_del(struct kml_cache *c, u32 head, int l)
+{
+	struct kml_page *p = pg(c, head);
+
+	if (p->pg_prev != KML_NIL)
+		pg(c, p->pg_prev)->pg_next = p->pg_next;
+	else
+		c->cache_list[l] = p->pg_next;
+	if (p->pg_next != KML_NIL)
+		pg(c, p->pg_next)->pg_prev = p->pg_prev;
+	c->cache_nr[l]--;
+}
+
+/* cache_lock held: the slab's use count moved from @was; fix its list. */
+static void relist(struct kml_cache *c, u32 head, unsigned int was)
+{
+	int from = slab_list_of(c, was), to = slab_list_of(c, pg(c, head)->pg_flags);
+
+	if (from != to) {
+		list_del(c, head, from);
+		list_add(c, head, to);
+	}
+}
+
+/* ---- debug checks ---- */
+
+static void poison(struct kml_cache *c, void *obj)
+{
+	memset(obj, KML_POISON_FREE, c->cache_object_size - 1);
+	((u8 *)obj)[c->cache_object_size - 1] = KML_POISON_END;
+}
+
+static void set_red(struct kml_cache *c, void *obj, u8 v)
+{
+	memset((char *)obj + c->cache_object_size, v,
+	       c->cache_free_off - c->cache_object_size);
+}
+
+/* The first byte of [from, to) that is not @v, or NULL. */
+static u8 *first_not(u8 *from, u8 *to, u8 v)
+{
+	for (; from < to; from++)
+		if (*from != v)
+			return from;
+	return NULL;
+}
+
+static u8 *red_bad(struct kml_cache *c, void *obj, u8 v)
+{
+	return first_not((u8 *)obj + c->cache_object_size,
+			 (u8 *)obj + c->cache_free_off, v);
+}
+
+static u8 *poison_bad(struct kml_cache *c, void *obj)
+{
+	u8 *end = (u8 *)obj + c->cache_object_size - 1;
+	u8 *bad = first_not(obj, end, KML_POISON_FREE);
+
+	return bad ? bad : (*end != KML_POISON_END ? end : NULL);
+}
+
+static void set_track(struct kml_cache *c, void *obj, int which, const void *caller)
+{
+	struct kml_track *t = track(c, obj, which);
+
+	t->tr_caller = caller;
+	t->tr_when = kml_now();
+	t->tr_cpu = (int)kml_cpu_get();
+	kml_cpu_put();
+	t->tr_pid = kml_pid();
+}
+
+static void report(struct kml_cache *c, void *obj, const char *what)
+{
+	u32 idx = kml_addr_page(obj);
+
+	c->cache_errors++;
+	kml_err("%s: %s: object %p (page %u +%#lx)\n", c->cache_name, what, obj,
+		idx, (unsigned long)((char *)obj - (char *)kml_page_addr(idx)));
+	if (c->cache_track_off) {
+		struct kml_track *a = track(c, obj, 0), *f = track(c, obj, 1);
+
+		if (a->tr_caller)
+			kml_err("%s:   last allocated by " KML_PS " on cpu %d pid %d at %lu\n",
+				c->cache_name, a->tr_caller, a->tr_cpu, a->tr_pid, a->tr_when);
+		if (f->tr_caller)
+			kml_err("%s:   last freed by " KML_PS " on cpu %d pid %d at %lu\n",
+				c->cache_name, f->tr_caller, f->tr_cpu, f->tr_pid, f->tr_when);
+	}
+}
+
+/* cache_lock held: a debug object leaving its slab's free list. */
+static void check_alloc(struct kml_cache *c, void *obj, const void *caller)
+{
+	u8 *bad;
+
+	if ((c->cache_flags & KML_SLAB_POISON) && (bad = poison_bad(c, obj))) {
+		report(c, obj, "write after free (poison overwritten)");
+		kml_err("%s:   first changed byte at offset %ld: %#x\n", c->cache_name,
+			(long)(bad - (u8 *)obj), *bad);
+	}
+	if ((c->cache_flags & KML_SLAB_RED_ZONE) && red_bad(c, obj, KML_RED_INACTIVE))
+		report(c, obj, "red zone of a free object overwritten");
+	if (c->cache_flags & KML_SLAB_RED_ZONE)
+		set_red(c, obj, KML_RED_ACTIVE);
+	if (c->cache_track_off)
+		set_track(c, obj, 0, caller);
+}
+
+/* cache_lock held: is object @i of the slab on its free list? */
+static bool on_free_list(struct kml_cache *c, u32 head, unsigned int i)
+{
+	unsigned int j = slab_free_head(c, head), n = 0;
+
+	while (j != FREE_NONE && n++ <= c->cache_objs) {
+		if (j == i)
+			return true;
+		j = *free_link(c, obj_at(c, head, j));
+	}
+	return false;
+}
+
+/*
+ * cache_lock held: a debug object coming back. Returns false when the free
+ * must not happen (the object is already free).
+ */
+static bool check_free(struct kml_cache *c, u32 head, unsigned int i, void *obj,
+		       const void *caller)
+{
+	/* Already free: its red zone says so, or it is on the free list. */
+	if ((c->cache_flags & KML_SLAB_RED_ZONE) ? !red_bad(c, obj, KML_RED_INACTIVE) :
+	    on_free_list(c, head, i)) {
+		report(c, obj, "double free");
+		kml_err("%s:   freed again by " KML_PS "\n", c->cache_name, caller);
+		return false;
+	}
+	if ((c->cache_flags & KML_SLAB_RED_ZONE) && red_bad(c, obj, KML_RED_ACTIVE)) {
+		report(c, obj, "red zone overwritten (write past the end)");
+		kml_err("%s:   freed by " KML_PS "\n", c->cache_name, caller);
+	}
+	if (c->cache_track_off)
+		set_track(c, obj, 1, caller);
+	if (c->cache_flags & KML_SLAB_RED_ZONE)
+		set_red(c, obj, KML_RED_INACTIVE);
+	if (c->cache_flags & KML_SLAB_POISON)
+		poison(c, obj);
+	return true;
+}
+
+/* ---- slabs ---- */
+
+/* Takes a slab from the buddy allocator and populates it; no lock held. */
+static u32 slab_grow(struct kml_cache *c)
+{
+	struct kml_buddy *b = c->cache_sys->sys_buddy;
+	unsigned long flags = 0;
+	unsigned int colour, i;
+	u32 head;
+
+	head = kml_buddy_alloc(b, c->cache_order, KML_KIND_SLAB);
+	if (head == KML_NIL)
+		return KML_NIL;
+	kml_lock(&c->cache_lock, flags);
+	colour = c->cache_colour_next;
+	if (++c->cache_colour_next >= c->cache_colours)
+		c->cache_colour_next = 0;
+	kml_unlock(&c->cache_lock, flags);
+
+	pg(c, head)->pg_private = c->cache_id;
+	pg(c, head)->pg_flags = 0;
+	pg(c, head)->pg_aux = colour << 16;
+	for (i = 0; i < c->cache_objs; i++) {
+		void *obj = obj_at(c, head, i);
+
+		if (c->cache_flags & KML_SLAB_RED_ZONE)
+			set_red(c, obj, KML_RED_INACTIVE);
+		if (c->cache_flags & KML_SLAB_POISON)
+			poison(c, obj);
+		if (c->cache_track_off)
+			memset(track(c, obj, 0), 0, 2 * sizeof(struct kml_track));
+		if (c->cache_ctor)
+			c->cache_ctor(obj);
+		*free_link(c, obj) = i + 1 < c->cache_objs ? i + 1 : FREE_NONE;
+	}
+	set_free_head(c, head, 0);
+
+	kml_lock(&c->cache_lock, flags);
+	list_add(c, head, KML_SLABS_EMPTY);
+	c->cache_grown++;
+	kml_unlock(&c->cache_lock, flags);
+	return head;
+}
+
+/* cache_lock held: gives an empty slab back to the buddy allocator. */
+static void slab_free(struct kml_cache *c, u32 head)
+{
+	list_del(c, head, KML_SLABS_EMPTY);
+	c->cache_reaped++;
+	kml_buddy_free(c->cache_sys->sys_buddy, head, c->cache_order, KML_KIND_SLAB);
+}
+
+/* cache_lock held: an object off a partial or empty slab, or NULL. */
+static void *slab_take(struct kml_cache *c)
+{
+	u32 head = c->cache_list[KML_SLABS_PARTIAL];
+	unsigned int i;
+	void *obj;
+
+	if (head == KML_NIL)
+		head = c->cache_list[KML_SLABS_EMPTY];
+	if (head == KML_NIL)
+		return NULL;
+	i = slab_free_head(c, head);
+	obj = obj_at(c, head, i);
+	set_free_head(c, head, *free_link(c, obj));
+	pg(c, head)->pg_flags++;
+	relist(c, head, pg(c, head)->pg_flags - 1);
+	c->cache_active++;
+	return obj;
+}
+
+/* cache_lock held: object @i goes back on its slab's free list. */
+static void slab_put(struct kml_cache *c, u32 head, unsigned int i, void *obj)
+{
+	*free_link(c, obj) = slab_free_head(c, head);
+	set_free_head(c, head, i);
+	pg(c, head)->pg_flags--;
+	relist(c, head, pg(c, head)->pg_flags + 1);
+	c->cache_active--;
+	if (!pg(c, head)->pg_flags && c->cache_nr[KML_SLABS_EMPTY] > c->cache_empty_max)
+		slab_free(c, head);
+}
+
+/*
+ * Where @obj lives: sets *head and *i and returns 0, or reports why @obj is
+ * not an object of @c and returns -EINVAL.
+ */
+static int locate(struct kml_cache *c, const void *obj, u32 *head, unsigned int *i)
+{
+	struct kml_buddy *b = c->cache_sys->sys_buddy;
+	u32 idx = kml_addr_page(obj), h;
+	const char *why = NULL;
+	size_t off;
+	u16 tag;
+
+	if (idx == KML_NIL) {
+		why = "not in kmemlab's region";
+		goto bad;
+	}
+	h = kml_buddy_block_head(b, idx);
+	tag = h == KML_NIL ? 0 : KML_READ(b->pages[h].pg_tag);
+	if (KML_TAG_STATE(tag) != KML_PG_ALLOC || KML_TAG_KIND(tag) != KML_KIND_SLAB) {
+		why = "not in a slab";
+		goto bad;
+	}
+	if (b->pages[h].pg_private != c->cache_id) {
+		why = "an object of another cache";
+		goto bad;
+	}
+	off = (const char *)obj - slab_first(c, h);
+	if ((const char *)obj < slab_first(c, h) || off % c->cache_size ||
+	    off / c->cache_size >= c->cache_objs) {
+		why = "not the start of an object (inside one, or in the slab's slack)";
+		goto bad;
+	}
+	*head = h;
+	*i = off / c->cache_size;
+	return 0;
+bad:
+	c->cache_errors++;
+	kml_err("%s: free of %p: %s, from " KML_PS "\n", c->cache_name, obj, why,
+		kml_caller());
+	return -EINVAL;
+}
+
+/* ---- caches ---- */
+
+static size_t desc_size(unsigned int nr_cpus)
+{
+	return sizeof(struct kml_cache) + nr_cpus * sizeof(struct kml_slab_cpu);
+}
+
+static inline unsigned int align_up(unsigned int x, unsigned int a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+static int cache_setup(struct kml_slab_sys *sys, struct kml_cache *c,
+		       const char *name, unsigned int size, unsigned int align,
+		       unsigned int flags, void (*ctor)(void *))
+{
+	unsigned int max = KML_PAGE_SIZE << sys->sys_buddy->max_order;
+	unsigned long best_bytes = 0, best_waste = 0;
+	unsigned int off, o, cpu;
+
+	if (!size || size > max || (align & (align - 1)) || align > KML_PAGE_SIZE)
+		return -EINVAL;
+	memset(c, 0, desc_size(sys->sys_nr_cpus));
+	for (o = 0; o < KML_CACHE_NAME - 1 && name[o]; o++)
+		c->cache_name[o] = name[o];
+	flags |= sys->sys_debug & KML_SLAB_DEBUG;
+	if (ctor)
+		flags &= ~KML_SLAB_POISON;
+	if (align < 8)
+		align = 8;
+	if ((flags & KML_SLAB_HWCACHE_ALIGN) && align < KML_CACHE_LINE)
+		align = KML_CACHE_LINE;
+	c->cache_object_size = size;
+	c->cache_align = align;
+	c->cache_flags = flags;
+	c->cache_ctor = ctor;
+	c->cache_sys = sys;
+
+	/* [object][red zone][free link][alloc track][free track], aligned */
+	off = size;
+	if (flags & KML_SLAB_RED_ZONE)
+		off = align_up(size, 8) + RED_MIN;
+	if (ctor || (flags & (KML_SLAB_POISON | KML_SLAB_RED_ZONE))) {
+		c->cache_free_off = align_up(off, 4);
+		off = c->cache_free_off + sizeof(u32);
+	}
+	if (flags & KML_SLAB_STORE_USER) {
+		c->cache_track_off = align_up(off, 8);
+		off = c->cache_track_off + 2 * sizeof(struct kml_track);
+	}
+	c->cache_size = align_up(off < sizeof(u32) ? sizeof(u32) : off, align);
+	if (c->cache_size > max)
+		return -EINVAL;
+
+	/* The smallest order that wastes under 1/8; else the least waste. */
+	for (o = 0; o <= sys->sys_buddy->max_order; o++) {
+		unsigned long bytes = KML_PAGE_SIZE << o, n, waste;
+
+		n = bytes / c->cache_size;
+		if (n > FREE_NONE - 1)
+			n = FREE_NONE - 1;
+		if (!n)
+			continue;
+		waste = bytes - n * c->cache_size;
+		if (!c->cache_objs || waste * best_bytes < best_waste * bytes) {
+			c->cache_order = o;
+			c->cache_objs = n;
+			best_bytes = bytes;
+			best_waste = waste;
+		}
+		if (waste * 8 < bytes) {
+			c->cache_order = o;
+			c->cache_objs = n;
+			break;
+		}
+	}
+	c->cache_colours = (KML_PAGE_SIZE << c->cache_order) - c->cache_objs * c->cache_size;
+	c->cache_colours = c->cache_colours / KML_CACHE_LINE + 1;
+	if (c->cache_colours > 0xffff)
+		c->cache_colours = 0xffff;
+
+	if (!(flags & (KML_SLAB_DEBUG | KML_SLAB_NO_CPU))) {
+		c->cache_cpu_limit = c->cache_size <= 256 ? 64 : c->cache_size <= 1024 ?
+				     32 : c->cache_size <= 4096 ? 16 : 8;
+		c->cache_cpu_batch = c->cache_cpu_limit / 2;
+	}
+	c->cache_empty_max = 1;
+	kml_lock_init(&c->cache_lock);
+	for (o = 0; o < 3; o++)
+		c->cache_list[o] = KML_NIL;
+	for (cpu = 0; cpu < sys->sys_nr_cpus; cpu++)
+		kml_lock_init(&c->cache_cpu[cpu].cpu_lock);
+	return 0;
+}
+
+static int cache_register(struct kml_slab_sys *sys, struct kml_cache *c)
+{
+	unsigned long flags = 0;
+	unsigned int id;
+
+	kml_lock(&sys->sys_lock, flags);
+	for (id = 0; id < KML_MAX_CACHES && sys->sys_caches[id]; id++)
+		;
+	if (id < KML_MAX_CACHES) {
+		c->cache_id = id;
+		sys->sys_caches[id] = c;
+	}
+	kml_unlock(&sys->sys_lock, flags);
+	return id < KML_MAX_CACHES ? 0 : -ENOSPC;
+}
+
+struct kml_cache *kml_cache_create(struct kml_slab_sys *sys, const char *name,
+				   unsigned int size, unsigned int align,
+				   unsigned int flags, void (*ctor)(void *))
+{
+	struct kml_cache *c = kml_cache_alloc(sys->sys_cache_cache, false);
+
+	if (!c)
+		return NULL;
+	if (cache_setup(sys, c, name, size, align, flags & ~KML_SLAB_NO_CPU, ctor) ||
+	    cache_register(sys, c)) {
+		kml_cache_free(sys->sys_cache_cache, c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Moves the magazine's objects back to their slabs; cpu_lock held. */
+static void cpu_flush(struct kml_cache *c, struct kml_slab_cpu *cc, unsigned int n)
+{
+	unsigned long flags = 0;
+	unsigned int k;
+
+	kml_lock(&c->cache_lock, flags);
+	for (k = 0; k < n && k < cc->cpu_avail; k++) {
+		void *obj = cc->cpu_objs[k];
+		u32 idx = kml_addr_page(obj), head;
+		size_t off;
+
+		head = kml_buddy_block_head(c->cache_sys->sys_buddy, idx);
+		off = (char *)obj - slab_first(c, head);
+		slab_put(c, head, off / c->cache_size, obj);
+	}
+	kml_unlock(&c->cache_lock, flags);
+	/* Keep the most recently freed (cache-hot) objects. */
+	memmove(cc->cpu_objs, cc->cpu_objs + k, (cc->cpu_avail - k) * sizeof(void *));
+	cc->cpu_avail -= k;
+}
+
+/* cache_lock held: frees every empty slab; returns the pages freed. */
+static unsigned long free_empty_slabs(struct kml_cache *c)
+{
+	unsigned long pages = 0;
+
+	while (c->cache_list[KML_SLABS_EMPTY] != KML_NIL) {
+		slab_free(c, c->cache_list[KML_SLABS_EMPTY]);
+		pages += 1ul << c->cache_order;
+	}
+	return pages;
+}
+
+/* @try: take no lock that is not free at once (reclaim may run under any). */
+static unsigned long shrink(struct kml_cache *c, bool try)
+{
+	unsigned long flags = 0, pages = 0;
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < c->cache_sys->sys_nr_cpus; cpu++) {
+		struct kml_slab_cpu *cc = &c->cache_cpu[cpu];
+
+		if (!cc->cpu_avail)
+			continue;
+		if (try) {
+			if (!kml_trylock(&cc->cpu_lock, flags))
+				continue;
+		} else {
+			kml_lock(&cc->cpu_lock, flags);
+		}
+		cpu_flush(c, cc, cc->cpu_avail);
+		kml_unlock(&cc->cpu_lock, flags);
+	}
+	if (try) {
+		if (!kml_trylock(&c->cache_lock, flags))
+			return 0;
+	} else {
+		kml_lock(&c->cache_lock, flags);
+	}
+	pages = free_empty_slabs(c);
+	kml_unlock(&c->cache_lock, flags);
+	return pages;
+}
+
+unsigned long kml_cache_shrink(struct kml_cache *c)
+{
+	return shrink(c, false);
+}
+
+void kml_slab_reclaim(void *arg)
+{
+	struct kml_slab_sys *sys = arg;
+	unsigned long flags = 0;
+	unsigned int id;
+
+	if (!kml_trylock(&sys->sys_lock, flags))
+		return;
+	for (id = 0; id < KML_MAX_CACHES; id++)
+		if (sys->sys_caches[id])
+			shrink(sys->sys_caches[id], true);
+	kml_unlock(&sys->sys_lock, flags);
+}
+
+/* Reports each object still allocated; cache_lock held. */
+static unsigned long report_live(struct kml_cache *c)
+{
+	unsigned long n = 0;
+	int l;
+
+	for (l = KML_SLABS_FULL; l <= KML_SLABS_PARTIAL; l++) {
+		u32 head;
+
+		for (head = c->cache_list[l]; head != KML_NIL; head = pg(c, head)->pg_next) {
+			unsigned int i;
+
+			for (i = 0; i < c->cache_objs; i++) {
+				if (on_free_list(c, head, i))
+					continue;
+				report(c, obj_at(c, head, i), "object still allocated at destroy");
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+int kml_cache_destroy(struct kml_cache *c)
+{
+	struct kml_slab_sys *sys;
+	unsigned long flags = 0, live;
+
+	if (!c)
+		return 0;
+	sys = c->cache_sys;
+	if (c == sys->sys_cache_cache)
+		return -EBUSY;
+	shrink(c, false);
+	kml_lock(&c->cache_lock, flags);
+	live = c->cache_active ? report_live(c) : 0;
+	kml_unlock(&c->cache_lock, flags);
+	if (live) {
+		kml_err("%s: destroyed with %lu objects allocated: their slabs stay\n",
+			c->cache_name, live);
+		c->cache_dead = true;
+		return -EBUSY;
+	}
+	kml_lock(&sys->sys_lock, flags);
+	sys->sys_caches[c->cache_id] = NULL;
+	kml_unlock(&sys->sys_lock, flags);
+	kml_cache_free(sys->sys_cache_cache, c);
+	return 0;
+}
+
+/* ---- allocation and free ---- */
+
+static noinline void *alloc_slow(struct kml_cache *c, const void *caller)
+{
+	unsigned long flags = 0;
+	void *obj;
+
+	for (;;) {
+		kml_lock(&c->cache_lock, flags);
+		obj = slab_take(c);
+		if (obj) {
+			c->cache_slow_allocs++;
+			if (c->cache_flags & KML_SLAB_DEBUG)
+				check_alloc(c, obj, caller);
+		}
+		kml_unlock(&c->cache_lock, flags);
+		if (obj || slab_grow(c) == KML_NIL)
+			return obj;
+	}
+}
+
+/* cpu_lock held, magazine empty: refills it; false when no memory. */
+static noinline bool cpu_refill(struct kml_cache *c, struct kml_slab_cpu *cc)
+{
+	unsigned long flags = 0;
+
+	kml_lock(&c->cache_lock, flags);
+	while (cc->cpu_avail < c->cache_cpu_batch) {
+		void *obj = slab_take(c);
+
+		if (!obj)
+			break;
+		cc->cpu_objs[cc->cpu_avail++] = obj;
+	}
+	c->cache_slow_allocs += cc->cpu_avail;
+	kml_unlock(&c->cache_lock, flags);
+	return cc->cpu_avail;
+}
+
+static inline void *alloc_caller(struct kml_cache *c, bool zero, const void *caller)
+{
+	unsigned long flags = 0;
+	void *obj = NULL;
+
+	while (likely(c->cache_cpu_limit)) {
+		struct kml_slab_cpu *cc = &c->cache_cpu[kml_cpu_get()];
+
+		kml_lock(&cc->cpu_lock, flags);
+		if (likely(cc->cpu_avail) || cpu_refill(c, cc)) {
+			obj = cc->cpu_objs[--cc->cpu_avail];
+			cc->cpu_allocs++;
+		}
+		kml_unlock(&cc->cpu_lock, flags);
+		kml_cpu_put();
+		if (likely(obj))
+			goto out;
+		if (slab_grow(c) == KML_NIL)
+			return NULL;
+	}
+	obj = alloc_slow(c, caller);
+	if (!obj)
+		return NULL;
+out:
+	if (zero)
+		memset(obj, 0, c->cache_object_size);
+	return obj;
+}
+
+void *kml_cache_alloc(struct kml_cache *c, bool zero)
+{
+	return alloc_caller(c, zero, kml_caller());
+}
+
+static noinline int free_slow(struct kml_cache *c, void *obj, u32 head, unsigned int i,
+			      const void *caller)
+{
+	unsigned long flags = 0;
+	int err = 0;
+
+	kml_lock(&c->cache_lock, flags);
+	if (!(c->cache_flags & KML_SLAB_DEBUG) || check_free(c, head, i, obj, caller)) {
+		c->cache_slow_frees++;
+		slab_put(c, head, i, obj);
+	} else {
+		err = -EINVAL;
+	}
+	kml_unlock(&c->cache_lock, flags);
+	return err;
+}
+
+static int free_caller(struct kml_cache *c, void *obj, const void *caller)
+{
+	unsigned long flags = 0;
+	struct kml_slab_cpu *cc;
+	unsigned int i;
+	u32 head;
+
+	if (unlikely(locate(c, obj, &head, &i)))
+		return -EINVAL;
+	if (!c->cache_cpu_limit)
+		return free_slow(c, obj, head, i, caller);
+	cc = &c->cache_cpu[kml_cpu_get()];
+	kml_lock(&cc->cpu_lock, flags);
+	if (unlikely(cc->cpu_avail && cc->cpu_objs[cc->cpu_avail - 1] == obj)) {
+		kml_unlock(&cc->cpu_lock, flags);
+		kml_cpu_put();
+		kml_lock(&c->cache_lock, flags);
+		report(c, obj, "double free (the object is in this CPU's magazine)");
+		kml_unlock(&c->cache_lock, flags);
+		return -EINVAL;
+	}
+	if (unlikely(cc->cpu_avail == c->cache_cpu_limit))
+		cpu_flush(c, cc, c->cache_cpu_batch);
+	cc->cpu_objs[cc->cpu_avail++] = obj;
+	cc->cpu_frees++;
+	kml_unlock(&cc->cpu_lock, flags);
+	kml_cpu_put();
+	return 0;
+}
+
+int kml_cache_free(struct kml_cache *c, void *obj)
+{
+	return free_caller(c, obj, kml_caller());
+}
+
+/* ---- kmalloc ---- */
+
+struct kml_cache *kml_kmalloc_cache(struct kml_slab_sys *sys, size_t size)
+{
+	unsigned int i;
+
+	if (size > sys->sys_kmalloc_max)
+		return NULL;
+	for (i = 0; kmalloc_sizes[i] < size; i++)
+		;
+	return sys->sys_kmalloc[i];
+}
+
+void *kml_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero)
+{
+	struct kml_buddy *b = sys->sys_buddy;
+	struct kml_cache *c;
+	unsigned int order = 0;
+	unsigned long flags = 0;
+	u32 idx;
+
+	if (!size)
+		return KML_ZERO_SIZE_PTR;
+	c = kml_kmalloc_cache(sys, size);
+	if (c)
+		return alloc_caller(c, zero, kml_caller());
+	while ((KML_PAGE_SIZE << order) < size && order <= b->max_order)
+		order++;
+	if (order > b->max_order)
+		return NULL;
+	idx = kml_buddy_alloc(b, order, KML_KIND_LARGE);
+	if (idx == KML_NIL)
+		return NULL;
+	kml_lock(&sys->sys_lock, flags);
+	sys->sys_large_allocs++;
+	kml_unlock(&sys->sys_lock, flags);
+	if (zero)
+		memset(kml_page_addr(idx), 0, KML_PAGE_SIZE << order);
+	return kml_page_addr(idx);
+}
+
+/* The cache of a kmalloc'd object, or NULL with *order set for a large one,
+ * or NULL with *order = -1 after reporting a foreign pointer.
+ */
+static struct kml_cache *owner_of(struct kml_slab_sys *sys, const void *p, int *order,
+				  const char *what)
+{
+	struct kml_buddy *b = sys->sys_buddy;
+	u32 idx = kml_addr_page(p), h = KML_NIL;
+	unsigned long flags = 0;
+	u16 tag = 0;
+
+	if (idx != KML_NIL)
+		h = kml_buddy_block_head(b, idx);
+	if (h != KML_NIL)
+		tag = KML_READ(b->pages[h].pg_tag);
+	*order = -1;
+	if (KML_TAG_STATE(tag) == KML_PG_ALLOC && KML_TAG_KIND(tag) == KML_KIND_SLAB)
+		return sys->sys_caches[b->pages[h].pg_private];
+	if (KML_TAG_STATE(tag) == KML_PG_ALLOC && KML_TAG_KIND(tag) == KML_KIND_LARGE &&
+	    p == kml_page_addr(h)) {
+		*order = KML_TAG_ORDER(tag);
+		return NULL;
+	}
+	kml_lock(&sys->sys_lock, flags);
+	sys->sys_bad_frees++;
+	kml_unlock(&sys->sys_lock, flags);
+	kml_err("%s(%p): not a pointer kmemlab's kmalloc handed out (%s), from " KML_PS "\n",
+		what, p, idx == KML_NIL ? "outside the region" :
+		KML_TAG_STATE(tag) != KML_PG_ALLOC ? "in free memory" :
+		KML_TAG_KIND(tag) == KML_KIND_LARGE ? "inside a large kmalloc block" :
+		"in pages of another owner", kml_caller());
+	return NULL;
+}
+
+void kml_kfree(struct kml_slab_sys *sys, const void *p)
+{
+	struct kml_cache *c;
+	unsigned long flags = 0;
+	int order;
+
+	if (!p || p == KML_ZERO_SIZE_PTR)
+		return;
+	c = owner_of(sys, p, &order, "kfree");
+	if (c) {
+		free_caller(c, (void *)p, kml_caller());
+	} else if (order >= 0) {
+		kml_buddy_free(sys->sys_buddy, kml_addr_page(p), order, KML_KIND_LARGE);
+		kml_lock(&sys->sys_lock, flags);
+		sys->sys_large_frees++;
+		kml_unlock(&sys->sys_lock, flags);
+	}
+}
+
+size_t kml_ksize(struct kml_slab_sys *sys, const void *p)
+{
+	struct kml_cache *c;
+	int order;
+
+	if (!p || p == KML_ZERO_SIZE_PTR)
+		return 0;
+	c = owner_of(sys, p, &order, "ksize");
+	if (c)
+		return c->cache_object_size;
+	return order >= 0 ? KML_PAGE_SIZE << order : 0;
+}
+
+void *kml_krealloc(struct kml_slab_sys *sys, const void *p, size_t size, bool zero)
+{
+	size_t have;
+	void *q;
+
+	if (!p || p == KML_ZERO_SIZE_PTR)
+		return kml_kmalloc(sys, size, zero);
+	have = kml_ksize(sys, p);
+	if (!have)
+		return NULL;	/* reported by ksize */
+	if (!size) {
+		kml_kfree(sys, p);
+		return KML_ZERO_SIZE_PTR;
+	}
+	if (size <= have)
+		return (void *)p;	/* the size class still fits */
+	q = kml_kmalloc(sys, size, false);
+	if (!q)
+		return NULL;
+	memcpy(q, p, have);
+	if (zero)
+		memset((char *)q + have, 0, size - have);
+	kml_kfree(sys, p);
+	return q;
+}
+
+/* ---- the system ---- */
+
+int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
+		  unsigned int debug, unsigned int kmalloc_max)
+{
+	struct kml_cache *boot, *self;
+	size_t dsize;
+	unsigned int i;
+	char name[KML_CACHE_NAME];
+
+	memset(sys, 0, sizeof(*sys));
+	if (kmalloc_max < 8192 || kmalloc_max > KML_KMALLOC_MAX_LIMIT ||
+	    (kmalloc_max & (kmalloc_max - 1)) ||
+	    kmalloc_max > KML_PAGE_SIZE << b->max_order)
+		return -EINVAL;
+	sys->sys_buddy = b;
+	sys->sys_nr_cpus = kml_nr_cpus();
+	sys->sys_debug = debug & KML_SLAB_DEBUG;
+	sys->sys_kmalloc_max = kmalloc_max;
+	kml_lock_init(&sys->sys_lock);
+
+	/* cache_cache, built in borrowed memory, then moved into itself. */
+	dsize = desc_size(sys->sys_nr_cpus);
+	boot = kml_meta_zalloc(dsize);
+	if (!boot)
+		return -ENOMEM;
+	if (cache_setup(sys, boot, "kmem_cache", dsize, KML_CACHE_LINE, 0, NULL)) {
+		kml_meta_free(boot);
+		return -EINVAL;
+	}
+	sys->sys_caches[0] = boot;
+	sys->sys_cache_cache = boot;
+	self = kml_cache_alloc(boot, false);
+	if (!self) {
+		kml_meta_free(boot);
+		return -ENOMEM;
+	}
+	memcpy(self, boot, dsize);
+	sys->sys_caches[0] = self;
+	sys->sys_cache_cache = self;
+	kml_meta_free(boot);
+
+	for (i = 0; i < NR_KMALLOC && kmalloc_sizes[i] <= kmalloc_max; i++) {
+		unsigned int sz = kmalloc_sizes[i];
+
+		if (sz >= 1024)
+			snprintf(name, sizeof(name), "kmalloc-%uk", sz >> 10);
+		else
+			snprintf(name, sizeof(name), "kmalloc-%u", sz);
+		sys->sys_kmalloc[i] = kml_cache_create(sys, name, sz, 0, 0, NULL);
+		if (!sys->sys_kmalloc[i]) {
+			kml_slab_exit(sys);
+			return -ENOMEM;
+		}
+	}
+	b->reclaim = kml_slab_reclaim;
+	b->reclaim_ctx = sys;
+	return 0;
+}
+
+void kml_slab_exit(struct kml_slab_sys *sys)
+{
+	struct kml_cache *cc, *copy;
+	unsigned int id;
+	int l;
+
+	if (!sys->sys_cache_cache)
+		return;
+	sys->sys_buddy->reclaim = NULL;
+	for (id = KML_MAX_CACHES - 1; id > 0; id--)
+		if (sys->sys_caches[id])
+			kml_cache_destroy(sys->sys_caches[id]);
+	/* Caches destroyed with live objects keep their slabs: free them. */
+	for (id = 1; id < KML_MAX_CACHES; id++) {
+		struct kml_cache *c = sys->sys_caches[id];
+
+		if (!c)
+			continue;
+		for (l = 0; l < 3; l++)
+			while (c->cache_list[l] != KML_NIL) {
+				u32 head = c->cache_list[l];
+
+				list_del(c, head, l);
+				kml_buddy_free(sys->sys_buddy, head, c->cache_order, KML_KIND_SLAB);
+			}
+		sys->sys_caches[id] = NULL;
+	}
+	/* cache_cache lives in its own slabs: work from a copy to free them. */
+	cc = sys->sys_cache_cache;
+	shrink(cc, false);
+	copy = kml_meta_zalloc(desc_size(sys->sys_nr_cpus));
+	if (!copy)
+		return;		/* its slabs stay allocated: reported at unload */
+	memcpy(copy, cc, desc_size(sys->sys_nr_cpus));
+	for (l = 0; l < 3; l++)
+		while (copy->cache_list[l] != KML_NIL) {
+			u32 head = copy->cache_list[l];
+
+			list_del(copy, head, l);
+			kml_buddy_free(sys->sys_buddy, head, copy->cache_order, KML_KIND_SLAB);
+		}
+	kml_meta_free(copy);
+	sys->sys_caches[0] = NULL;
+	sys->sys_cache_cache = NULL;
+}
+
+/* ---- inspection ---- */
+
+void kml_cache_stats(struct kml_cache *c, struct kml_cache_stats *st)
+{
+	unsigned long flags = 0;
+	unsigned int cpu;
+
+	memset(st, 0, sizeof(*st));
+	for (cpu = 0; cpu < c->cache_sys->sys_nr_cpus; cpu++) {
+		st->fast_allocs += KML_READ(c->cache_cpu[cpu].cpu_allocs);
+		st->fast_frees += KML_READ(c->cache_cpu[cpu].cpu_frees);
+		st->cpu_cached += KML_READ(c->cache_cpu[cpu].cpu_avail);
+	}
+	kml_lock(&c->cache_lock, flags);
+	st->full = c->cache_nr[KML_SLABS_FULL];
+	st->partial = c->cache_nr[KML_SLABS_PARTIAL];
+	st->empty = c->cache_nr[KML_SLABS_EMPTY];
+	st->num_slabs = st->full + st->partial + st->empty;
+	st->active_slabs = st->full + st->partial;
+	st->num_objs = st->num_slabs * c->cache_objs;
+	st->active_objs = c->cache_active;
+	st->slow_allocs = c->cache_slow_allocs;
+	st->slow_frees = c->cache_slow_frees;
+	st->grown = c->cache_grown;
+	st->reaped = c->cache_reaped;
+	st->errors = c->cache_errors;
+	kml_unlock(&c->cache_lock, flags);
+}
+
+#define VALIDATE_SHOW	16
+
+#define violation(fmt, ...) do {					\
+	if (errors++ < VALIDATE_SHOW)					\
+		pr(ctx, "%s: " fmt "\n", c->cache_name, ##__VA_ARGS__);	\
+} while (0)
+
+unsigned long kml_cache_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
+{
+	struct kml_buddy *b = c->cache_sys->sys_buddy;
+	unsigned long errors = 0, flags = 0, inuse = 0, n[3] = { 0, 0, 0 };
+	unsigned int cpu, k;
+	int l;
+
+	for (cpu = 0; cpu < c->cache_sys->sys_nr_cpus; cpu++) {
+		struct kml_slab_cpu *cc = &c->cache_cpu[cpu];
+
+		kml_lock(&cc->cpu_lock, flags);
+		if (cc->cpu_avail > c->cache_cpu_limit)
+			violation("cpu %u magazine holds %u of %u", cpu, cc->cpu_avail,
+				  c->cache_cpu_limit);
+		for (k = 0; k < cc->cpu_avail && k < KML_CPU_OBJS; k++) {
+			u32 idx = kml_addr_page(cc->cpu_objs[k]);
+			u32 h = idx == KML_NIL ? KML_NIL : kml_buddy_block_head(b, idx);
+
+			if (h == KML_NIL || b->pages[h].pg_private != c->cache_id)
+				violation("cpu %u magazine holds %p, not an object of this cache",
+					  cpu, cc->cpu_objs[k]);
+		}
+		kml_unlock(&cc->cpu_lock, flags);
+	}
+
+	kml_lock(&c->cache_lock, flags);
+	for (l = 0; l < 3; l++) {
+		u32 head, prev = KML_NIL;
+
+		for (head = c->cache_list[l]; head != KML_NIL; head = pg(c, head)->pg_next) {
+			u16 tag = KML_READ(b->pages[head].pg_tag);
+			unsigned int used = pg(c, head)->pg_flags, free = 0, i;
+
+			if (++n[l] > c->cache_nr[l])
+				break;
+			if (tag != KML_TAG(KML_PG_ALLOC, KML_KIND_SLAB, c->cache_order) ||
+			    pg(c, head)->pg_private != c->cache_id) {
+				violation("slab at page %u: tag %#x, cache id %u", head, tag,
+					  pg(c, head)->pg_private);
+				continue;
+			}
+			if (pg(c, head)->pg_prev != prev)
+				violation("slab at page %u: back link %u, not %u", head,
+					  pg(c, head)->pg_prev, prev);
+			prev = head;
+			if (slab_list_of(c, used) != l)
+				violation("slab at page %u: %u of %u in use, on list %d", head,
+					  used, c->cache_objs, l);
+			for (i = slab_free_head(c, head); i != FREE_NONE; free++) {
+				void *obj;
+
+				if (i >= c->cache_objs || free >= c->cache_objs) {
+					violation("slab at page %u: free list broken at %u", head, i);
+					break;
+				}
+				obj = obj_at(c, head, i);
+				if ((c->cache_flags & KML_SLAB_POISON) && poison_bad(c, obj))
+					violation("object %p (page %u #%u): free, poison overwritten (write after free)",
+						  obj, head, i);
+				if ((c->cache_flags & KML_SLAB_RED_ZONE) &&
+				    red_bad(c, obj, KML_RED_INACTIVE))
+					violation("object %p (page %u #%u): free, red zone overwritten",
+						  obj, head, i);
+				i = *free_link(c, obj);
+			}
+			if (free + used != c->cache_objs)
+				violation("slab at page %u: %u free and %u in use of %u", head, free,
+					  used, c->cache_objs);
+			if (c->cache_flags & KML_SLAB_RED_ZONE)
+				for (i = 0; i < c->cache_objs; i++) {
+					void *obj = obj_at(c, head, i);
+
+					if (red_bad(c, obj, KML_RED_INACTIVE) &&
+					    red_bad(c, obj, KML_RED_ACTIVE))
+						violation("object %p (page %u #%u): red zone overwritten",
+							  obj, head, i);
+				}
+			inuse += used;
+		}
+		if (n[l] != c->cache_nr[l])
+			violation("list %d: %lu slabs counted, %lu linked", l, c->cache_nr[l], n[l]);
+	}
+	if (inuse != c->cache_active)
+		violation("%lu objects in use in slabs, %lu counted", inuse, c->cache_active);
+	kml_unlock(&c->cache_lock, flags);
+	if (errors > VALIDATE_SHOW)
+		pr(ctx, "%s: ... %lu more\n", c->cache_name, errors - VALIDATE_SHOW);
+	return errors;
+}

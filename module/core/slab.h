@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * slab.h - kmemlab's object caches (Bonwick's slab allocator) and the
+ * kmalloc family on general caches. See slab.c.
+ */
+#ifndef KML_SLAB_H
+#define KML_SLAB_H
+
+#include "buddy.h"
+
+/* Cache flags (kml_cache_create); the debug ones as slub_debug=FZPU. */
+#define KML_SLAB_CONSISTENCY	0x01	/* F: full checks on free */
+#define KML_SLAB_RED_ZONE	0x02	/* Z: guard bytes after each object */
+#define KML_SLAB_POISON		0x04	/* P: fill free objects with 0x6b */
+#define KML_SLAB_STORE_USER	0x08	/* U: last alloc and free owner */
+#define KML_SLAB_DEBUG		0x0f
+#define KML_SLAB_HWCACHE_ALIGN	0x10	/* align objects to cache lines */
+#define KML_SLAB_NO_CPU		0x20	/* no per-CPU layer (internal) */
+
+/* The kernel's poison values (include/linux/poison.h). */
+#define KML_POISON_FREE		0x6b
+#define KML_POISON_END		0xa5
+#define KML_RED_INACTIVE	0xbb
+#define KML_RED_ACTIVE		0xcc
+
+#define KML_CPU_OBJS		64	/* largest per-CPU magazine */
+#define KML_MAX_CACHES		256
+#define KML_CACHE_NAME		32
+#define KML_KMALLOC_MIN		8
+#define KML_KMALLOC_MAX_LIMIT	(128u << 10)
+#define KML_ZERO_SIZE_PTR	((void *)16)	/* kmalloc(0), as ZERO_SIZE_PTR */
+
+struct kml_track {
+	const void *tr_caller;
+	unsigned long tr_when;
+	int tr_cpu;
+	int tr_pid;
+};
+
+/* One CPU's magazine: objects ready to hand out, constructed. */
+struct kml_slab_cpu {
+	kml_lock_t cpu_lock;
+	unsigned int cpu_avail;
+	unsigned long cpu_allocs;	/* served from the magazine */
+	unsigned long cpu_frees;	/* taken into the magazine */
+	void *cpu_objs[KML_CPU_OBJS];
+} KML_CACHELINE;
+
+struct kml_slab_sys;
+
+struct kml_cache {
+	char cache_name[KML_CACHE_NAME];
+	unsigned int cache_id;
+	unsigned int cache_object_size;	/* what the creator asked for */
+	unsigned int cache_size;	/* stride: object and its metadata */
+	unsigned int cache_align;
+	unsigned int cache_flags;
+	unsigned int cache_order;	/* slab order */
+	unsigned int cache_objs;	/* objects per slab */
+	unsigned int cache_free_off;	/* the free link's offset in a stride */
+	unsigned int cache_track_off;	/* two struct kml_track, or 0 */
+	unsigned int cache_colours;	/* colour offsets 0..colours-1 lines */
+	unsigned int cache_cpu_limit;	/* magazine size, 0 without one */
+	unsigned int cache_cpu_batch;	/* objects moved per refill/flush */
+	unsigned int cache_empty_max;	/* empty slabs kept before reaping */
+	void (*cache_ctor)(void *obj);
+	struct kml_slab_sys *cache_sys;
+	bool cache_dead;		/* destroyed while objects lived */
+
+	kml_lock_t cache_lock;		/* everything below */
+	unsigned int cache_colour_next;
+	u32 cache_list[3];		/* full, partial, empty: head pages */
+	unsigned long cache_nr[3];	/* slabs on each list */
+	unsigned long cache_active;	/* objects off the slabs' free lists */
+	unsigned long cache_slow_allocs, cache_slow_frees;
+	unsigned long cache_grown, cache_reaped;
+	unsigned long cache_errors;	/* misuse and corruption found */
+
+	struct kml_slab_cpu cache_cpu[];	/* nr_cpus of them */
+};
+
+enum { KML_SLABS_FULL, KML_SLABS_PARTIAL, KML_SLABS_EMPTY };
+
+struct kml_slab_sys {
+	struct kml_buddy *sys_buddy;
+	unsigned int sys_nr_cpus;
+	unsigned int sys_debug;		/* flags forced on every cache */
+	unsigned int sys_kmalloc_max;	/* largest general cache */
+	kml_lock_t sys_lock;		/* sys_caches */
+	struct kml_cache *sys_caches[KML_MAX_CACHES];	/* by cache_id */
+	struct kml_cache *sys_cache_cache;	/* describes itself, id 0 */
+	struct kml_cache *sys_kmalloc[20];	/* general caches by index */
+	unsigned long sys_large_allocs, sys_large_frees;
+	unsigned long sys_bad_frees;	/* pointers kmemlab did not hand out */
+};
+
+int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
+		  unsigned int debug, unsigned int kmalloc_max);
+void kml_slab_exit(struct kml_slab_sys *sys);
+
+struct kml_cache *kml_cache_create(struct kml_slab_sys *sys, const char *name,
+				   unsigned int size, unsigned int align,
+				   unsigned int flags, void (*ctor)(void *));
+/* 0, or -EBUSY when objects still lived (each reported, slabs kept). */
+int kml_cache_destroy(struct kml_cache *c);
+void *kml_cache_alloc(struct kml_cache *c, bool zero);
+/* 0, or -EINVAL after reporting a misuse (nothing changes). */
+int kml_cache_free(struct kml_cache *c, void *obj);
+/* Drains the magazines and frees every empty slab; returns pages freed. */
+unsigned long kml_cache_shrink(struct kml_cache *c);
+/* Every cache whose locks are free at once; the buddy's reclaim hook. */
+void kml_slab_reclaim(void *sys);
+unsigned long kml_cache_validate(struct kml_cache *c, kml_print_fn pr, void *ctx);
+
+void *kml_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero);
+void kml_kfree(struct kml_slab_sys *sys, const void *p);
+size_t kml_ksize(struct kml_slab_sys *sys, const void *p);
+void *kml_krealloc(struct kml_slab_sys *sys, const void *p, size_t size, bool zero);
+/* The general cache kml_kmalloc uses for @size, or NULL beyond them. */
+struct kml_cache *kml_kmalloc_cache(struct kml_slab_sys *sys, size_t size);
+
+/* Per-cache counters, gathered for debugfs. */
+struct kml_cache_stats {
+	unsigned long active_objs, num_objs, active_slabs, num_slabs;
+	unsigned long full, partial, empty;
+	unsigned long fast_allocs, fast_frees, slow_allocs, slow_frees;
+	unsigned long grown, reaped, cpu_cached, errors;
+};
+
+void kml_cache_stats(struct kml_cache *c, struct kml_cache_stats *st);
+
+#endif /* KML_SLAB_H */

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host tests of module/core/slab.c over the buddy core and an arena,
+ * built with ASan and UBSan. Caches are checked with kml_cache_validate()
+ * and the buddy allocator must be pristine once everything is destroyed.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include "kselftest_harness.h"
+#include "../../module/core/slab.h"
+
+#define NPAGES	2048	/* 8 MiB: two order-10 blocks */
+
+static void print_stderr(void *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)ctx;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+FIXTURE(slab) {
+	struct kml_buddy b;
+	struct kml_slab_sys sys;
+};
+
+FIXTURE_SETUP(slab)
+{
+	kml_host_arena = aligned_alloc(KML_PAGE_SIZE, NPAGES * KML_PAGE_SIZE);
+	kml_host_arena_pages = NPAGES;
+	ASSERT_NE(NULL, kml_host_arena);
+	ASSERT_EQ(0, kml_buddy_init(&self->b, NPAGES, 10));
+	ASSERT_EQ(0, kml_slab_init(&self->sys, &self->b, 0, 128 << 10));
+}
+
+FIXTURE_TEARDOWN(slab)
+{
+	kml_slab_exit(&self->sys);
+	kml_buddy_drain(&self->b);
+	EXPECT_TRUE(kml_buddy_pristine(&self->b));
+	EXPECT_EQ(0, kml_buddy_validate(&self->b, print_stderr, NULL));
+	kml_buddy_destroy(&self->b);
+	free(kml_host_arena);
+	kml_host_arena = NULL;
+}
+
+static unsigned long check(struct kml_cache *c)
+{
+	return kml_cache_validate(c, print_stderr, NULL);
+}
+
+static u32 cache_of(struct kml_slab_sys *sys, const void *p)
+{
+	u32 h = kml_buddy_block_head(sys->sys_buddy, kml_addr_page(p));
+
+	return sys->sys_buddy->pages[h].pg_private;
+}
+
+TEST_F(slab, cache_cache_describes_itself)
+{
+	struct kml_cache *cc = self->sys.sys_cache_cache;
+	struct kml_cache *c = kml_cache_create(&self->sys, "thing", 100, 0, 0, NULL);
+
+	ASSERT_NE(NULL, c);
+	EXPECT_STREQ("kmem_cache", cc->cache_name);
+	EXPECT_EQ(0, cc->cache_id);
+	/* Its descriptor is an object in one of its own slabs ... */
+	EXPECT_EQ(0, cache_of(&self->sys, cc));
+	/* ... and so is every other cache's. */
+	EXPECT_EQ(0, cache_of(&self->sys, c));
+	EXPECT_EQ(0, kml_cache_destroy(c));
+	EXPECT_EQ(0, check(cc));
+}
+
+TEST_F(slab, general_caches_as_linux)
+{
+	static const unsigned int sizes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
+		1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072 };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct kml_cache *c = kml_kmalloc_cache(&self->sys, sizes[i]);
+
+		ASSERT_NE(NULL, c);
+		EXPECT_EQ(sizes[i], c->cache_object_size);
+		/* one byte more goes to the next class */
+		if (i + 1 < sizeof(sizes) / sizeof(sizes[0])) {
+			EXPECT_EQ(sizes[i + 1],
+				  kml_kmalloc_cache(&self->sys, sizes[i] + 1)->cache_object_size);
+		}
+		/* waste stays under 1/8 of a slab */
+		EXPECT_GT((KML_PAGE_SIZE << c->cache_order) / 8,
+			  (KML_PAGE_SIZE << c->cache_order) - c->cache_objs * c->cache_size);
+	}
+	EXPECT_STREQ("kmalloc-96", kml_kmalloc_cache(&self->sys, 65)->cache_name);
+	EXPECT_STREQ("kmalloc-192", kml_kmalloc_cache(&self->sys, 129)->cache_name);
+	EXPECT_STREQ("kmalloc-8k", kml_kmalloc_cache(&self->sys, 8000)->cache_name);
+	EXPECT_EQ(NULL, kml_kmalloc_cache(&self->sys, (128 << 10) + 1));
+	EXPECT_EQ(512, kml_kmalloc_cache(&self->sys, 8)->cache_objs);	/* a page of 8s */
+}
+
+TEST_F(slab, slabs_grow_fill_colour_and_reap)
+{
+	struct kml_cache *c = kml_cache_create(&self->sys, "c200", 200, 0, 0, NULL);
+	unsigned int per, i, offs[3];
+	void *objs[64];
+	struct kml_cache_stats st;
+
+	ASSERT_NE(NULL, c);
+	per = c->cache_objs;
+	ASSERT_EQ(20, per);		/* 4096 / 200, 96 bytes left */
+	EXPECT_EQ(2, c->cache_colours);	/* offsets 0 and 64 */
+	for (i = 0; i < 3 * per; i++) {
+		objs[i] = kml_cache_alloc(c, false);
+		ASSERT_NE(NULL, objs[i]);
+		memset(objs[i], i, 200);
+	}
+	kml_cache_stats(c, &st);
+	EXPECT_EQ(3, st.grown);
+	EXPECT_EQ(3 * per, st.active_objs + 0 * st.cpu_cached);
+	/* Successive slabs start at successive cache-line offsets. */
+	for (i = 0; i < 3; i++)
+		offs[i] = ((uintptr_t)objs[i * per] % KML_PAGE_SIZE) / KML_CACHE_LINE;
+	EXPECT_NE(offs[0], offs[1]);
+	EXPECT_NE(offs[1], offs[2]);
+	EXPECT_EQ(0, check(c));
+	for (i = 0; i < 3 * per; i++) {
+		ASSERT_EQ(0, kml_cache_free(c, objs[i]));
+	}
+	/* Magazines hold some; shrinking returns everything to the buddy. */
+	kml_cache_shrink(c);
+	kml_cache_stats(c, &st);
+	EXPECT_EQ(0, st.num_slabs);
+	EXPECT_EQ(0, st.active_objs);
+	EXPECT_EQ(3, st.reaped);
+	EXPECT_EQ(0, check(c));
+	EXPECT_EQ(0, kml_cache_destroy(c));
+}
+
+static int ctor_runs;
+
+static void ctor(void *obj)
+{
+	ctor_runs++;
+	memcpy(obj, "constructed", 12);
+}
+
+TEST_F(slab, constructor_runs_once_per_object)
+{
+	struct kml_cache *c = kml_cache_create(&self->sys, "ctor", 64, 0, 0, ctor);
+	unsigned int i;
+	void *o;
+
+	ASSERT_NE(NULL, c);
+	ctor_runs = 0;
+	o = kml_cache_alloc(c, false);
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(c->cache_objs, ctor_runs);	/* the whole slab, once */
+	EXPECT_EQ(0, memcmp(o, "constructed", 12));
+	/* Freed objects come back constructed, with no constructor run. */
+	for (i = 0; i < 1000; i++) {
+		kml_cache_free(c, o);
+		o = kml_cache_alloc(c, false);
+		ASSERT_EQ(0, memcmp(o, "constructed", 12));
+	}
+	EXPECT_EQ(c->cache_objs, ctor_runs);
+	/* The free link lives outside the object. */
+	EXPECT_LE(64, c->cache_free_off);
+	kml_cache_free(c, o);
+	EXPECT_EQ(0, kml_cache_destroy(c));
+}
+
+TEST_F(slab, kmalloc_family)
+{
+	struct kml_slab_sys *sys = &self->sys;
+	unsigned long before = sys->sys_bad_frees;
+	char *p, *q, local;
+	int i;
+
+	EXPECT_EQ(KML_ZERO_SIZE_PTR, kml_kmalloc(sys, 0, false));
+	kml_kfree(sys, KML_ZERO_SIZE_PTR);
+	kml_kfree(sys, NULL);
+	for (i = 1; i <= 8192; i += 37) {
+		p = kml_kmalloc(sys, i, true);
+		ASSERT_NE(NULL, p);
+		ASSERT_LE(i, kml_ksize(sys, p));
+		ASSERT_EQ(0, p[i - 1]);
+		kml_kfree(sys, p);
+	}
+	EXPECT_EQ(96, kml_ksize(sys, p = kml_kmalloc(sys, 90, false)));
+	memset(p, 'a', 90);
+	q = kml_krealloc(sys, p, 96, false);		/* same class: in place */
+	EXPECT_EQ(p, q);
+	q = kml_krealloc(sys, p, 100, true);		/* kmalloc-128: moves */
+	ASSERT_NE(NULL, q);
+	EXPECT_NE(p, q);
+	EXPECT_EQ('a', q[89]);
+	EXPECT_EQ(0, q[99]);
+	EXPECT_EQ(KML_ZERO_SIZE_PTR, kml_krealloc(sys, q, 0, false));
+	/* Beyond the largest general cache: whole buddy blocks. */
+	p = kml_kmalloc(sys, (128 << 10) + 1, false);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(256 << 10, kml_ksize(sys, p));
+	EXPECT_EQ(NULL, kml_kmalloc(sys, (4 << 20) + 1, false));
+	/* Pointers kmemlab did not hand out are refused. */
+	kml_kfree(sys, &local);
+	kml_kfree(sys, p + 4096);
+	kml_kfree(sys, p);
+	kml_kfree(sys, p);				/* free memory now */
+	EXPECT_EQ(3, sys->sys_bad_frees - before);
+	EXPECT_EQ(1, sys->sys_large_frees);
+}
+
+TEST_F(slab, wrong_pointers_are_refused)
+{
+	struct kml_cache *a = kml_cache_create(&self->sys, "a", 64, 0, 0, NULL);
+	struct kml_cache *b = kml_cache_create(&self->sys, "b", 64, 0, 0, NULL);
+	char *o = kml_cache_alloc(a, false);
+
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(-EINVAL, kml_cache_free(b, o));	/* another cache's */
+	EXPECT_EQ(-EINVAL, kml_cache_free(a, o + 8));	/* inside an object */
+	EXPECT_EQ(-EINVAL, kml_cache_free(a, &o));	/* not in the region */
+	EXPECT_EQ(0, kml_cache_free(a, o));
+	EXPECT_EQ(-EINVAL, kml_cache_free(a, o));	/* still in the magazine */
+	EXPECT_EQ(3, b->cache_errors + a->cache_errors - 1);
+	EXPECT_EQ(0, check(a));
+	EXPECT_EQ(0, kml_cache_destroy(a));
+	EXPECT_EQ(0, kml_cache_destroy(b));
+}
+
+TEST_F(slab, debug_detects_misuse)
+{
+	struct kml_cache *c = kml_cache_create(&self->sys, "dbg", 40, 0, KML_SLAB_DEBUG, NULL);
+	unsigned long e0 = kml_host_errors;
+	u8 *o, *p;
+
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(0, c->cache_cpu_limit);	/* every call is checked */
+	o = kml_cache_alloc(c, false);
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(KML_RED_ACTIVE, o[40]);
+	EXPECT_EQ(0, kml_cache_free(c, o));
+	EXPECT_EQ(KML_POISON_FREE, o[0]);
+	EXPECT_EQ(KML_POISON_END, o[39]);
+	EXPECT_EQ(KML_RED_INACTIVE, o[40]);
+	EXPECT_EQ(-EINVAL, kml_cache_free(c, o));	/* double free */
+	EXPECT_EQ(1, c->cache_errors);
+
+	o[3] = 1;					/* write after free */
+	EXPECT_NE(0, check(c));				/* validate sees it */
+	p = kml_cache_alloc(c, false);			/* LIFO: the same object */
+	EXPECT_EQ(o, p);
+	EXPECT_EQ(2, c->cache_errors);			/* and so does allocation */
+
+	p[40] = 0;					/* write past the end */
+	EXPECT_EQ(0, kml_cache_free(c, p));		/* reported, then freed */
+	EXPECT_EQ(3, c->cache_errors);
+	EXPECT_EQ(0, check(c));				/* red zone restored */
+	EXPECT_LE(3, kml_host_errors - e0);
+
+	/* Destroying with live objects reports each and keeps their slabs. */
+	o = kml_cache_alloc(c, false);
+	p = kml_cache_alloc(c, false);
+	EXPECT_EQ(-EBUSY, kml_cache_destroy(c));
+	EXPECT_TRUE(c->cache_dead);
+	EXPECT_EQ(5, c->cache_errors);
+	EXPECT_EQ(0, kml_cache_free(c, o));		/* still usable */
+	EXPECT_EQ(0, kml_cache_free(c, p));
+	EXPECT_EQ(0, kml_cache_destroy(c));
+}
+
+TEST_F(slab, global_debug_flags_apply_to_kmalloc)
+{
+	struct kml_slab_sys dsys;
+	char *p;
+
+	kml_slab_exit(&self->sys);
+	ASSERT_EQ(0, kml_slab_init(&dsys, &self->b, KML_SLAB_DEBUG, 8192));
+	p = kml_kmalloc(&dsys, 20, false);
+	ASSERT_NE(NULL, p);
+	p[32] = 'x';		/* kmalloc-32: past its end, into the red zone */
+	kml_kfree(&dsys, p);
+	EXPECT_EQ(1, kml_kmalloc_cache(&dsys, 20)->cache_errors);
+	kml_slab_exit(&dsys);
+	ASSERT_EQ(0, kml_slab_init(&self->sys, &self->b, 0, 128 << 10));
+}
+
+TEST_F(slab, reclaim_when_the_buddy_runs_short)
+{
+	struct kml_cache *c = kml_cache_create(&self->sys, "r", 512, 0, 0, NULL);
+	void *objs[2048];
+	u32 pages[NPAGES];
+	unsigned int i, n = 0, got;
+
+	ASSERT_NE(NULL, c);
+	for (i = 0; i < 2048; i++) {
+		ASSERT_NE(NULL, objs[i] = kml_cache_alloc(c, false));
+	}
+	for (i = 0; i < 2048; i++)
+		kml_cache_free(c, objs[i]);
+	/* Empty slabs beyond the limit were reaped; magazines hold objects. */
+	EXPECT_LT(0, c->cache_reaped);
+	/* Take every page: the last ones come from the cache's slabs. */
+	while ((got = kml_buddy_alloc(&self->b, 0, KML_KIND_TEST)) != KML_NIL)
+		pages[n++] = got;
+	kml_buddy_drain(&self->b);
+	EXPECT_EQ(0, c->cache_list[KML_SLABS_EMPTY] == KML_NIL ? 0 : 1);
+	EXPECT_EQ(0, check(c));
+	for (i = 0; i < n; i++)
+		kml_buddy_free(&self->b, pages[i], 0, KML_KIND_TEST);
+	EXPECT_EQ(0, kml_cache_destroy(c));
+}
+
+/* Random use of several caches and kmalloc against a model of contents. */
+TEST_F(slab, random_against_model)
+{
+	enum { SLOTS = 512, STEPS = 60000 };
+	struct { u8 *p; size_t size; u8 fill; int cache; } slot[SLOTS];
+	struct kml_cache *caches[3];
+	unsigned int step, i;
+
+	caches[0] = kml_cache_create(&self->sys, "m24", 24, 0, 0, NULL);
+	caches[1] = kml_cache_create(&self->sys, "m300", 300, 64, KML_SLAB_HWCACHE_ALIGN, NULL);
+	caches[2] = kml_cache_create(&self->sys, "m5000", 5000, 0, 0, NULL);
+	memset(slot, 0, sizeof(slot));
+	srandom(99);
+	for (step = 0; step < STEPS; step++) {
+		unsigned int s = random() % SLOTS;
+
+		if (slot[s].p) {
+			for (i = 0; i < slot[s].size; i++)
+				ASSERT_EQ(slot[s].fill, slot[s].p[i]);
+			if (slot[s].cache >= 0) {
+				ASSERT_EQ(0, kml_cache_free(caches[slot[s].cache], slot[s].p));
+			} else {
+				kml_kfree(&self->sys, slot[s].p);
+			}
+			slot[s].p = NULL;
+		} else {
+			int k = random() % 4 - 1;
+			size_t size = k >= 0 ? caches[k]->cache_object_size :
+				      1 + random() % (random() % 8 ? 2048 : 200000);
+			u8 *p = k >= 0 ? kml_cache_alloc(caches[k], false) :
+				kml_kmalloc(&self->sys, size, false);
+
+			if (!p)
+				continue;
+			if (k == 1) {
+				ASSERT_EQ(0, (uintptr_t)p % 64);
+			}
+			slot[s].p = p;
+			slot[s].size = size;
+			slot[s].fill = step;
+			slot[s].cache = k;
+			memset(p, slot[s].fill, size);
+		}
+		if (step % 997 == 0) {
+			for (i = 0; i < 3; i++)
+				ASSERT_EQ(0, check(caches[i]));
+		}
+	}
+	for (i = 0; i < SLOTS; i++)
+		if (slot[i].p) {
+			if (slot[i].cache >= 0)
+				kml_cache_free(caches[slot[i].cache], slot[i].p);
+			else
+				kml_kfree(&self->sys, slot[i].p);
+		}
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0, check(caches[i]));
+		EXPECT_EQ(0, kml_cache_destroy(caches[i]));
+	}
+}
+
+static struct kml_cache *shared_cache;
+static void *volatile handoff[8];
+
+/* Each thread allocates, and frees both its own objects and others'. */
+static void *worker(void *arg)
+{
+	unsigned int seed = (unsigned int)(uintptr_t)arg, i;
+	void *mine[32];
+	unsigned int n = 0;
+
+	for (i = 0; i < 100000; i++) {
+		unsigned int r = rand_r(&seed);
+
+		if (n < 32 && r % 2) {
+			mine[n] = kml_cache_alloc(shared_cache, false);
+			if (mine[n])
+				memset(mine[n++], 0x5a, 128);
+		} else if (n) {
+			void *o = mine[--n];
+			void *other = __atomic_exchange_n(&handoff[r % 8], o, __ATOMIC_ACQ_REL);
+
+			if (other && kml_cache_free(shared_cache, other))
+				abort();
+		}
+	}
+	while (n)
+		kml_cache_free(shared_cache, mine[--n]);
+	return NULL;
+}
+
+TEST_F(slab, threads_free_each_others_objects)
+{
+	pthread_t t[4];
+	uintptr_t i;
+
+	shared_cache = kml_cache_create(&self->sys, "shared", 128, 0, 0, NULL);
+	ASSERT_NE(NULL, shared_cache);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, worker, (void *)(i + 1)));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	for (i = 0; i < 8; i++)
+		if (handoff[i])
+			kml_cache_free(shared_cache, handoff[i]);
+	EXPECT_EQ(0, check(shared_cache));
+	kml_cache_shrink(shared_cache);
+	EXPECT_EQ(0, shared_cache->cache_active);
+	EXPECT_EQ(0, kml_cache_destroy(shared_cache));
+}
+
+TEST_HARNESS_MAIN
