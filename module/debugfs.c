@@ -113,16 +113,48 @@ static const char *run_state(u16 tag)
 	}
 }
 
-static void pagemap_run(void *ctx, u32 idx, u32 n, u16 tag)
+struct pagemap_run {
+	struct seq_file *m;
+	u32 first, n;
+	u16 tag;
+};
+
+static void pagemap_flush(struct pagemap_run *r)
 {
-	seq_printf(ctx, "%u %u %s %u\n", idx, n, run_state(tag), KML_TAG_ORDER(tag));
+	if (r->n)
+		seq_printf(r->m, "%u %u %s %u\n", r->first, r->n, run_state(r->tag),
+			   KML_TAG_ORDER(r->tag));
+	r->n = 0;
 }
+
+/* Consecutive blocks with the same tag print as one run. */
+static void pagemap_block(void *ctx, u32 idx, u32 n, u16 tag)
+{
+	struct pagemap_run *r = ctx;
+
+	if (r->n && tag != r->tag)
+		pagemap_flush(r);
+	if (!r->n) {
+		r->first = idx;
+		r->tag = tag;
+	}
+	r->n += n;
+}
+
+#define PAGEMAP_CHUNK	4096	/* pages walked per hold of the zone lock */
 
 static int pagemap_show(struct seq_file *m, void *v)
 {
+	struct pagemap_run r = { .m = m };
+	u32 idx = 0;
+
 	seq_printf(m, "# kmemlab pagemap: %lu pages of %lu bytes; first count state order\n",
 		   kml_region.npages, PAGE_SIZE);
-	kml_buddy_walk(&kml_buddy, pagemap_run, m);
+	while (idx < kml_region.npages && !seq_has_overflowed(m)) {
+		idx = kml_buddy_walk(&kml_buddy, idx, PAGEMAP_CHUNK, pagemap_block, &r);
+		cond_resched();
+	}
+	pagemap_flush(&r);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pagemap);

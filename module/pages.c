@@ -68,7 +68,7 @@ EXPORT_SYMBOL_GPL(kml_get_zeroed_page);
 
 bool kml_addr_in_region(const void *addr)
 {
-	return virt_addr_valid(addr) && kml_page_index(virt_to_page(addr)) != KML_NIL;
+	return kml_addr_page(addr) != KML_NIL;
 }
 EXPORT_SYMBOL_GPL(kml_addr_in_region);
 

@@ -6,11 +6,12 @@
  * Each block is split into order-0 pages, so that every page of the region
  * is an ordinary page with one reference: vmap() and vm_insert_page() take
  * any of them, and kmemlab's own buddy allocator decides how they group.
+ * Chunks are sorted by pfn and numbered in that order: region page index i
+ * is page i mod 2^chunk_order of chunk i >> chunk_order.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/sort.h>
-#include <linux/bsearch.h>
 #include <linux/slab.h>
 #include "kmemlab_internal.h"
 
@@ -27,9 +28,15 @@ static void give_back(unsigned int n)
 {
 	unsigned long i;
 
-	while (n--)
-		for (i = 0; i < 1ul << kml_region.chunk_order; i++)
-			__free_page(pfn_to_page(kml_region.chunk_pfn[n] + i));
+	while (n--) {
+		for (i = 0; i < 1ul << kml_region.chunk_order; i++) {
+			struct page *page = pfn_to_page(kml_region.chunk_pfn[n] + i);
+
+			set_page_private(page, 0);
+			__free_page(page);
+		}
+		cond_resched();
+	}
 }
 
 int kml_region_init(unsigned int region_mb, unsigned int chunk_order)
@@ -42,6 +49,16 @@ int kml_region_init(unsigned int region_mb, unsigned int chunk_order)
 		pr_err("kmemlab: region_mb=%u is not a multiple of the %lu KiB max-order block\n",
 		       region_mb, chunk_bytes >> 10);
 		return -EINVAL;
+	}
+	if (bytes >> PAGE_SHIFT >= KML_NIL) {
+		pr_err("kmemlab: region_mb=%u is more pages than kmemlab counts\n", region_mb);
+		return -EINVAL;
+	}
+	/* Ask only for what Linux can spare, rather than push it into OOM. */
+	if (bytes >> PAGE_SHIFT > si_mem_available()) {
+		pr_err("kmemlab: cannot take a %u MiB region from the kernel: %lu MiB available\n",
+		       region_mb, si_mem_available() >> (20 - PAGE_SHIFT));
+		return -ENOMEM;
 	}
 	n = bytes / chunk_bytes;
 	kml_region.chunk_order = chunk_order;
@@ -67,6 +84,8 @@ int kml_region_init(unsigned int region_mb, unsigned int chunk_order)
 	sort(kml_region.chunk_pfn, n, sizeof(unsigned long), cmp_pfn, NULL);
 	kml_region.nchunks = n;
 	kml_region.npages = (unsigned long)n << chunk_order;
+	for (i = 0; i < kml_region.npages; i++)
+		set_page_private(kml_index_page(i), i + 1);
 	return 0;
 }
 
@@ -79,16 +98,28 @@ void kml_region_exit(void)
 	kml_region.npages = 0;
 }
 
+/*
+ * Region pages carry their index + 1 in page->private, set at insmod; a
+ * foreign page's private field means anything, so the index is trusted
+ * only when it maps back to the same page.
+ */
 u32 kml_page_index(const struct page *page)
 {
-	unsigned long pfn = page_to_pfn(page);
-	unsigned long base = pfn & ~((1ul << kml_region.chunk_order) - 1);
-	unsigned long *hit;
+	unsigned long idx = page_private(page) - 1;
 
-	hit = bsearch(&base, kml_region.chunk_pfn, kml_region.nchunks,
-		      sizeof(unsigned long), cmp_pfn);
-	if (!hit)
+	if (idx >= kml_region.npages || kml_index_page(idx) != page)
 		return KML_NIL;
-	return ((u32)(hit - kml_region.chunk_pfn) << kml_region.chunk_order) |
-	       (u32)(pfn - base);
+	return idx;
+}
+
+void *kml_page_addr(u32 idx)
+{
+	return page_address(kml_index_page(idx));
+}
+
+u32 kml_addr_page(const void *addr)
+{
+	if (!virt_addr_valid(addr))
+		return KML_NIL;
+	return kml_page_index(virt_to_page(addr));
 }

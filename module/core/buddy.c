@@ -338,7 +338,11 @@ unsigned int kml_buddy_alloc_bulk(struct kml_buddy *b, unsigned int n,
 		u32 idx;
 
 		if (!pcp->pcp_count) {
-			pcp_refill(b, pcp, n - got > b->pcp_batch ? n - got : b->pcp_batch);
+			/* At most pcp_high pages per hold of the zone lock. */
+			unsigned int want = n - got;
+
+			want = want < b->pcp_batch ? b->pcp_batch : want;
+			pcp_refill(b, pcp, want > b->pcp_high ? b->pcp_high : want);
 			if (!pcp->pcp_count)
 				break;
 		}
@@ -442,10 +446,16 @@ static noinline int free_slow(struct kml_buddy *b, u32 idx, unsigned int order,
 	unsigned long flags = 0;
 	u16 old;
 
-	if (idx >= b->npages || order > b->max_order) {
+	if (idx >= b->npages) {
 		kml_buddy_note_misuse(b, KML_BAD_OUTSIDE);
-		kml_err("free of page %u order %u: not in the region (%u pages, max order %u)\n",
-			idx, order, b->npages, b->max_order);
+		kml_err("free of page %u order %u: not in the region (%u pages)\n",
+			idx, order, b->npages);
+		return -EINVAL;
+	}
+	if (order > b->max_order) {
+		kml_buddy_note_misuse(b, KML_BAD_ORDER);
+		kml_err("free of page %u with order %u: above max_order %u\n",
+			idx, order, b->max_order);
 		return -EINVAL;
 	}
 	old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect,
@@ -547,35 +557,24 @@ bool kml_buddy_pristine(struct kml_buddy *b)
 	return ok;
 }
 
-void kml_buddy_walk(struct kml_buddy *b,
-		    void (*fn)(void *ctx, u32 idx, u32 n, u16 tag),
-		    void *ctx)
+u32 kml_buddy_walk(struct kml_buddy *b, u32 from, u32 n,
+		   void (*fn)(void *ctx, u32 idx, u32 n, u16 tag), void *ctx)
 {
 	unsigned long flags = 0;
-	u32 idx = 0, run = 0, n = 0;
-	u16 run_tag = 0;
+	u32 idx = from, end = from + n > b->npages ? b->npages : from + n;
 
 	kml_lock(&b->zone_lock, flags);
-	while (idx < b->npages) {
+	while (idx < end) {
 		u16 t = get_tag(b, idx);
 		u32 size = KML_TAG_STATE(t) == KML_PG_TAIL ? 1 : 1u << KML_TAG_ORDER(t);
 
 		if (size > b->npages - idx)
 			size = b->npages - idx;
-		if (n && t != run_tag) {
-			fn(ctx, run, n, run_tag);
-			n = 0;
-		}
-		if (!n) {
-			run = idx;
-			run_tag = t;
-		}
-		n += size;
+		fn(ctx, idx, size, t);
 		idx += size;
 	}
-	if (n)
-		fn(ctx, run, n, run_tag);
 	kml_unlock(&b->zone_lock, flags);
+	return idx;
 }
 
 #define VALIDATE_SHOW	16	/* violations printed; the rest are counted */
@@ -650,7 +649,8 @@ unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx
 		unsigned int st = KML_TAG_STATE(t), order = KML_TAG_ORDER(t);
 		u32 size = 1u << order, j;
 
-		if (st == KML_PG_TAIL || st > KML_PG_FREEING || order > b->max_order) {
+		if (st == KML_PG_TAIL || st > KML_PG_FREEING || order > b->max_order ||
+		    KML_TAG_KIND(t) >= KML_NR_KINDS) {
 			violation("page %u: tag %#x where a block should start", idx, t);
 			idx++;
 			continue;

@@ -130,10 +130,13 @@ unsigned long kml_buddy_free_pages(struct kml_buddy *b);
 bool kml_buddy_pristine(struct kml_buddy *b);
 /* Checks every invariant; prints each violation; returns their count. */
 unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx);
-/* Calls fn for each run of pages in the same state, in index order. */
-void kml_buddy_walk(struct kml_buddy *b,
-		    void (*fn)(void *ctx, u32 idx, u32 n, u16 tag),
-		    void *ctx);
+/*
+ * Calls fn for each block (or stray page) that starts in [from, from + n),
+ * in index order, under the zone lock; returns where the next walk starts
+ * (past the last block, which may end beyond from + n).
+ */
+u32 kml_buddy_walk(struct kml_buddy *b, u32 from, u32 n,
+		   void (*fn)(void *ctx, u32 idx, u32 n, u16 tag), void *ctx);
 
 /*
  * Fragmentation of the free lists for a request of @order, in thousandths,

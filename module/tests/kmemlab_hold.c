@@ -7,6 +7,9 @@
  *   insmod kmemlab_hold.ko vmalloc_kb=1024 one 1 MiB kml_vmalloc area
  *   insmod kmemlab_hold.ko fragment=1      every odd page of the region, so that
  *                                          no two free pages are buddies
+ *   insmod kmemlab_hold.ko vmalloc_kb=8 double_free=1
+ *                                          at unload, also vfrees the area's
+ *                                          second page, then the area twice
  *   insmod kmemlab_hold.ko orders=2 double_free=1
  *                                          at unload, frees the first block
  *                                          twice (kmemlab reports the second)
@@ -24,7 +27,7 @@ MODULE_PARM_DESC(orders, "orders of the blocks to hold, comma separated");
 
 static bool double_free;
 module_param(double_free, bool, 0444);
-MODULE_PARM_DESC(double_free, "free the first block twice at unload");
+MODULE_PARM_DESC(double_free, "free the first block (and the vmalloc area) wrongly at unload");
 
 static unsigned int vmalloc_kb;
 module_param(vmalloc_kb, uint, 0444);
@@ -102,7 +105,11 @@ static void __exit hold_exit(void)
 {
 	int i;
 
+	if (double_free && area)
+		kml_vfree(area + PAGE_SIZE);	/* inside the area */
 	kml_vfree(area);
+	if (double_free)
+		kml_vfree(area);		/* twice (a no-op when NULL) */
 	give_back_odd_pages();
 	for (i = 0; i < nr_orders; i++)
 		kml___free_pages(held[i], orders[i]);

@@ -64,13 +64,15 @@ static int check_zeroed(void)
 	/* Dirty a page, give it back, and ask for a zeroed one: the same page
 	 * comes back from the per-CPU list and must still be all zero.
 	 */
+	migrate_disable();	/* one CPU's list for both calls */
 	a = kml_get_free_page(GFP_KERNEL);
-	if (!a)
-		return -ENOMEM;
-	memset((void *)a, 0x5a, PAGE_SIZE);
-	kml_free_page(a);
+	if (a) {
+		memset((void *)a, 0x5a, PAGE_SIZE);
+		kml_free_page(a);
+	}
 	z = kml_get_zeroed_page(GFP_KERNEL);
-	if (!z)
+	migrate_enable();
+	if (!a || !z)
 		return -ENOMEM;
 	for (i = 0; i < PAGE_SIZE; i++)
 		if (((u8 *)z)[i])
@@ -98,41 +100,54 @@ static int check_exhaustion(void)
 		list_add(&page->lru, &held);
 		n++;
 	}
-	/* Everything is taken: orders 0 and 3 fail, the region is intact. */
-	if (kml_alloc_pages(GFP_KERNEL | __GFP_NOWARN, 3))
-		return -EINVAL;
+	/* Everything is taken: order 3 fails too. */
+	page = kml_alloc_pages(GFP_KERNEL | __GFP_NOWARN, 3);
+	if (page) {
+		kml___free_pages(page, 3);
+		n = 0;		/* reported below, after giving all back */
+	}
 	list_for_each_entry_safe(page, tmp, &held, lru) {
 		list_del(&page->lru);
 		kml___free_pages(page, 0);
 		again++;
 	}
-	pr_info("exhaustion: %lu order-0 pages taken and given back\n", n);
+	pr_info("exhaustion: %lu order-0 pages taken and given back\n", again);
 	return n == again && n > 0 ? 0 : -EINVAL;
 }
 
-/* Each misuse below is reported by kmemlab and changes nothing. */
+/* Each misuse below is reported by kmemlab, counted, and changes nothing. */
 static int check_misuse(void)
 {
 	struct page *mine = kml_alloc_pages(GFP_KERNEL, 2);
 	struct page *linux_page = alloc_page(GFP_KERNEL);
-	unsigned long a;
+	void *area = kml_vmalloc(PAGE_SIZE);
+	unsigned long a = kml_get_free_page(GFP_KERNEL);
+	int err = 0;
 
-	if (!mine || !linux_page)
-		return -ENOMEM;
+	if (!mine || !linux_page || !area || !a) {
+		err = -ENOMEM;
+		goto out;
+	}
 	kml___free_pages(linux_page, 0);		/* outside */
 	kml_free_pages((unsigned long)page_address(mine) + 8, 2); /* outside */
 	kml___free_pages(mine + 1, 0);			/* not_head */
 	kml___free_pages(mine, 1);			/* wrong_order */
+	kml___free_pages(kml_vmalloc_to_page(area), 0);	/* wrong_owner: vmalloc's */
 	kml___free_pages(mine, 2);			/* correct */
 	kml___free_pages(mine, 2);			/* double_free */
-	__free_page(linux_page);
-	a = kml_get_free_page(GFP_KERNEL);
-	if (!a)
-		return -ENOMEM;
+	mine = NULL;
 	kml_free_page(a);
 	kml_free_page(a);				/* double_free */
+	a = 0;
 	kml_free_page(0);				/* no-op, as free_page(0) */
-	return 0;
+out:
+	if (mine)
+		kml___free_pages(mine, 2);
+	if (linux_page)
+		__free_page(linux_page);
+	kml_vfree(area);
+	kml_free_page(a);
+	return err;
 }
 
 static void __init selftest(void)

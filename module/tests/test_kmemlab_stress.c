@@ -131,7 +131,9 @@ static int run(void)
 							      cpu, "kml_stress/%u");
 
 		if (IS_ERR(t)) {
-			atomic_sub(num_online_cpus() - started, &running);
+			/* The workers that did start may all be done already. */
+			if (atomic_sub_and_test(num_online_cpus() - started, &running))
+				complete(&all_done);
 			break;
 		}
 		wake_up_process(t);

@@ -79,7 +79,7 @@ TEST(split_then_merge)
 	kml_buddy_destroy(&b);
 }
 
-TEST(exhaustion_and_reclaim_hook)
+TEST(exhaustion_then_drain)
 {
 	struct kml_buddy b;
 	u32 got[64];

@@ -11,7 +11,7 @@ stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
 echo "TAP version 13"
 echo "1..4"
 [ -d $D ] || { echo "# kmemlab is not loaded"; exit 1; }
-for m in outside not_head wrong_order double_free; do
+for m in outside not_head wrong_order wrong_owner double_free; do
 	eval "before_$m=$(stat misuse_$m)"
 done
 if insmod /kmemlab/test_kmemlab_pages.ko max_order="$(stat max_order)"; then
@@ -21,9 +21,9 @@ else
 	dmesg | grep test_kmemlab_pages | tail -n 5 | sed 's/^/# /'
 	nok "test_kmemlab_pages loads (all checks pass)"
 fi
-want="outside=2 not_head=1 wrong_order=1 double_free=2"
+want="outside=2 not_head=1 wrong_order=1 wrong_owner=1 double_free=2"
 got=
-for m in outside not_head wrong_order double_free; do
+for m in outside not_head wrong_order wrong_owner double_free; do
 	eval "got=\"\$got $m=\$(( \$(stat misuse_$m) - before_$m ))\""
 done
 if [ "${got# }" = "$want" ]; then ok "misuse counted: $want"; else nok "misuse counted: want $want, got${got}"; fi

@@ -36,8 +36,10 @@ echo "# kernel: $theirs"
 check "one area of 250 pages" 'echo "$ours" | grep -Eq "^0x[0-9a-f]+-0x[0-9a-f]+ +1028096 hold_vmalloc\+0x[0-9a-f]+/0x[0-9a-f]+ \[kmemlab_hold\] pages=250 vmalloc$"'
 check "range and size are the kernel's" '[ "$(echo "$ours" | awk "{ print \$1, \$2 }")" = "$(echo "$theirs" | awk "{ print \$1, \$2 }")" ]'
 rmmod kmemlab_hold
-before=$(stat misuse_vfree)
-insmod /kmemlab/kmemlab_hold.ko && rmmod kmemlab_hold
 check "vmallocinfo empty after vfree" '[ -z "$(cat $D/vmallocinfo)" ]'
-check "validate clean" '[ "$(cat $D/validate)" = "buddy: ok" ] && [ "$(stat misuse_vfree)" = "$before" ]'
+before=$(stat misuse_vfree)
+# vfree of a pointer inside an area, then of the area twice: two refusals.
+insmod /kmemlab/kmemlab_hold.ko vmalloc_kb=8 double_free=1 && rmmod kmemlab_hold
+check "bad vfrees refused and counted, pages back" \
+	'[ $(( $(stat misuse_vfree) - before )) = 2 ] && [ "$(stat vmalloc_pages)" = 0 ] && [ "$(cat $D/validate)" = "buddy: ok" ]'
 [ $fails = 0 ]
