@@ -70,7 +70,7 @@ static const unsigned int kmalloc_sizes[] = {
 	16384, 32768, 65536, 131072,
 };
 
-#define NR_KMALLOC	(sizeof(kmalloc_sizes) / sizeof(kmalloc_sizes[0]))
+#define NR_KMALLOC	ARRAY_SIZE(kmalloc_sizes)
 
 static inline struct kml_page *pg(struct kml_cache *c, u32 idx)
 {
@@ -224,9 +224,9 @@ static void report(struct kml_cache *c, void *obj, const char *what)
 /* cache_lock held: a debug object leaving its slab's free list. */
 static void check_alloc(struct kml_cache *c, void *obj, const void *caller)
 {
-	u8 *bad;
+	u8 *bad = c->cache_flags & KML_SLAB_POISON ? poison_bad(c, obj) : NULL;
 
-	if ((c->cache_flags & KML_SLAB_POISON) && (bad = poison_bad(c, obj))) {
+	if (bad) {
 		report(c, obj, "write after free (poison overwritten)");
 		kml_err("%s:   first changed byte at offset %ld: %#x\n", c->cache_name,
 			(long)(bad - (u8 *)obj), *bad);
@@ -1061,15 +1061,72 @@ void kml_cache_stats(struct kml_cache *c, struct kml_cache_stats *st)
 
 #define VALIDATE_SHOW	16
 
-#define violation(fmt, ...) do {					\
-	if (errors++ < VALIDATE_SHOW)					\
-		pr(ctx, "%s: " fmt "\n", c->cache_name, ##__VA_ARGS__);	\
-} while (0)
+struct validation {
+	kml_print_fn pr;
+	void *ctx;
+	unsigned long errors;
+};
+
+static __printf(3, 4) void violation(struct validation *v, struct kml_cache *c,
+				     const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+
+	if (v->errors++ >= VALIDATE_SHOW)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	v->pr(v->ctx, "%s: %s\n", c->cache_name, buf);
+}
+
+/* cache_lock held: one slab's descriptor, free list and objects. */
+static void validate_slab(struct validation *v, struct kml_cache *c, u32 head, int l)
+{
+	unsigned int used = pg(c, head)->pg_flags, free = 0, i;
+	u16 tag = KML_READ(c->cache_sys->sys_buddy->pages[head].pg_tag);
+
+	if (tag != KML_TAG(KML_PG_ALLOC, KML_KIND_SLAB, c->cache_order) ||
+	    pg(c, head)->pg_private != c->cache_id) {
+		violation(v, c, "slab at page %u: tag %#x, cache id %u", head, tag,
+			  pg(c, head)->pg_private);
+		return;
+	}
+	if (slab_list_of(c, used) != l)
+		violation(v, c, "slab at page %u: %u of %u in use, on list %d", head, used,
+			  c->cache_objs, l);
+	for (i = slab_free_head(c, head); i != FREE_NONE; free++) {
+		void *obj;
+
+		if (i >= c->cache_objs || free >= c->cache_objs) {
+			violation(v, c, "slab at page %u: free list broken at %u", head, i);
+			break;
+		}
+		obj = obj_at(c, head, i);
+		if ((c->cache_flags & KML_SLAB_POISON) && poison_bad(c, obj))
+			violation(v, c, "object %p (page %u #%u): write after free",
+				  obj, head, i);
+		i = *free_link(c, obj);
+	}
+	if (free + used != c->cache_objs)
+		violation(v, c, "slab at page %u: %u free and %u in use of %u", head, free,
+			  used, c->cache_objs);
+	if (!(c->cache_flags & KML_SLAB_RED_ZONE))
+		return;
+	for (i = 0; i < c->cache_objs; i++) {
+		void *obj = obj_at(c, head, i);
+
+		if (red_bad(c, obj, KML_RED_INACTIVE) && red_bad(c, obj, KML_RED_ACTIVE))
+			violation(v, c, "object %p (page %u #%u): red zone overwritten",
+				  obj, head, i);
+	}
+}
 
 unsigned long kml_cache_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
 {
-	struct kml_buddy *b = c->cache_sys->sys_buddy;
-	unsigned long errors = 0, flags = 0, inuse = 0, n[3] = { 0, 0, 0 };
+	struct validation v = { pr, ctx, 0 };
+	unsigned long flags = 0, inuse = 0;
 	unsigned int cpu, k;
 	int l;
 
@@ -1078,14 +1135,14 @@ unsigned long kml_cache_validate(struct kml_cache *c, kml_print_fn pr, void *ctx
 
 		kml_lock(&cc->cpu_lock, flags);
 		if (cc->cpu_avail > c->cache_cpu_limit)
-			violation("cpu %u magazine holds %u of %u", cpu, cc->cpu_avail,
+			violation(&v, c, "cpu %u magazine holds %u of %u", cpu, cc->cpu_avail,
 				  c->cache_cpu_limit);
 		for (k = 0; k < cc->cpu_avail && k < KML_CPU_OBJS; k++) {
-			u32 idx = kml_addr_page(cc->cpu_objs[k]);
-			u32 h = idx == KML_NIL ? KML_NIL : kml_buddy_block_head(b, idx);
+			u32 head;
+			unsigned int i;
 
-			if (h == KML_NIL || b->pages[h].pg_private != c->cache_id)
-				violation("cpu %u magazine holds %p, not an object of this cache",
+			if (locate(c, cc->cpu_objs[k], &head, &i))
+				violation(&v, c, "cpu %u magazine holds a foreign %p",
 					  cpu, cc->cpu_objs[k]);
 		}
 		kml_unlock(&cc->cpu_lock, flags);
@@ -1094,64 +1151,26 @@ unsigned long kml_cache_validate(struct kml_cache *c, kml_print_fn pr, void *ctx
 	kml_lock(&c->cache_lock, flags);
 	for (l = 0; l < 3; l++) {
 		u32 head, prev = KML_NIL;
+		unsigned long n = 0;
 
-		for (head = c->cache_list[l]; head != KML_NIL; head = pg(c, head)->pg_next) {
-			u16 tag = KML_READ(b->pages[head].pg_tag);
-			unsigned int used = pg(c, head)->pg_flags, free = 0, i;
-
-			if (++n[l] > c->cache_nr[l])
-				break;
-			if (tag != KML_TAG(KML_PG_ALLOC, KML_KIND_SLAB, c->cache_order) ||
-			    pg(c, head)->pg_private != c->cache_id) {
-				violation("slab at page %u: tag %#x, cache id %u", head, tag,
-					  pg(c, head)->pg_private);
-				continue;
-			}
+		for (head = c->cache_list[l]; head != KML_NIL && n <= c->cache_nr[l];
+		     head = pg(c, head)->pg_next, n++) {
 			if (pg(c, head)->pg_prev != prev)
-				violation("slab at page %u: back link %u, not %u", head,
+				violation(&v, c, "slab at page %u: back link %u, not %u", head,
 					  pg(c, head)->pg_prev, prev);
 			prev = head;
-			if (slab_list_of(c, used) != l)
-				violation("slab at page %u: %u of %u in use, on list %d", head,
-					  used, c->cache_objs, l);
-			for (i = slab_free_head(c, head); i != FREE_NONE; free++) {
-				void *obj;
-
-				if (i >= c->cache_objs || free >= c->cache_objs) {
-					violation("slab at page %u: free list broken at %u", head, i);
-					break;
-				}
-				obj = obj_at(c, head, i);
-				if ((c->cache_flags & KML_SLAB_POISON) && poison_bad(c, obj))
-					violation("object %p (page %u #%u): free, poison overwritten (write after free)",
-						  obj, head, i);
-				if ((c->cache_flags & KML_SLAB_RED_ZONE) &&
-				    red_bad(c, obj, KML_RED_INACTIVE))
-					violation("object %p (page %u #%u): free, red zone overwritten",
-						  obj, head, i);
-				i = *free_link(c, obj);
-			}
-			if (free + used != c->cache_objs)
-				violation("slab at page %u: %u free and %u in use of %u", head, free,
-					  used, c->cache_objs);
-			if (c->cache_flags & KML_SLAB_RED_ZONE)
-				for (i = 0; i < c->cache_objs; i++) {
-					void *obj = obj_at(c, head, i);
-
-					if (red_bad(c, obj, KML_RED_INACTIVE) &&
-					    red_bad(c, obj, KML_RED_ACTIVE))
-						violation("object %p (page %u #%u): red zone overwritten",
-							  obj, head, i);
-				}
-			inuse += used;
+			validate_slab(&v, c, head, l);
+			inuse += pg(c, head)->pg_flags;
 		}
-		if (n[l] != c->cache_nr[l])
-			violation("list %d: %lu slabs counted, %lu linked", l, c->cache_nr[l], n[l]);
+		if (n != c->cache_nr[l])
+			violation(&v, c, "list %d: %lu slabs counted, %lu linked", l,
+				  c->cache_nr[l], n);
 	}
 	if (inuse != c->cache_active)
-		violation("%lu objects in use in slabs, %lu counted", inuse, c->cache_active);
+		violation(&v, c, "%lu objects in use in slabs, %lu counted", inuse,
+			  c->cache_active);
 	kml_unlock(&c->cache_lock, flags);
-	if (errors > VALIDATE_SHOW)
-		pr(ctx, "%s: ... %lu more\n", c->cache_name, errors - VALIDATE_SHOW);
-	return errors;
+	if (v.errors > VALIDATE_SHOW)
+		pr(ctx, "%s: ... %lu more\n", c->cache_name, v.errors - VALIDATE_SHOW);
+	return v.errors;
 }

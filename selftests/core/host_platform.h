@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +80,9 @@ extern unsigned long kml_host_errors;	/* kml_err() calls, for tests */
 #define kml_now()			((unsigned long)time(NULL))
 #define kml_pid()			((int)getpid())
 #define __printf(a, b)			__attribute__((format(printf, a, b)))
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)			(sizeof(a) / sizeof((a)[0]))
+#endif
 #define noinline			__attribute__((noinline))
 #define likely(x)			__builtin_expect(!!(x), 1)
 #define unlikely(x)			__builtin_expect(!!(x), 0)
