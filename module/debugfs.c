@@ -8,10 +8,13 @@
  *   extfrag_index   as extfrag/extfrag_index (mm/vmstat.c)
  *   unusable_index  as extfrag/unusable_index
  *   vmallocinfo     as /proc/vmallocinfo, for kml_vmalloc areas
+ *   slabinfo, slab/ as /proc/slabinfo 2.1, and a directory per cache (slab_api.c)
  *   pagemap         every page of the region as runs: FIRST COUNT STATE ORDER
  *   stats           counters, one "name value" a line
- *   validate        reading checks every invariant and prints violations
- *   drain           writing gives every per-CPU page back to the free lists
+ *   validate        reading checks every invariant of the buddy allocator
+ *                   and of every cache, and prints violations
+ *   drain           writing flushes every cache's magazines, frees empty
+ *                   slabs, and gives every per-CPU page back to the free lists
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -160,6 +163,7 @@ static int pagemap_show(struct seq_file *m, void *v)
 DEFINE_SHOW_ATTRIBUTE(pagemap);
 
 DEFINE_SHOW_ATTRIBUTE(kml_vmallocinfo);
+DEFINE_SHOW_ATTRIBUTE(kml_slabinfo);
 
 static int stats_show(struct seq_file *m, void *v)
 {
@@ -175,6 +179,7 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "region_pages %lu\n", kml_region.npages);
 	seq_printf(m, "max_order %u\n", b->max_order);
 	seq_printf(m, "free_pages %lu\n", kml_buddy_free_pages(b));
+	seq_printf(m, "baseline_free_pages %lu\n", kml_baseline_free);
 	seq_printf(m, "pcp_pages %lu\n", pcp_pages);
 	seq_printf(m, "pcp_high %u\npcp_batch %u\n", b->pcp_high, b->pcp_batch);
 	seq_printf(m, "pcp_allocs %lu\npcp_frees %lu\n", pcp_allocs, pcp_frees);
@@ -213,6 +218,11 @@ static int validate_show(struct seq_file *m, void *v)
 		seq_printf(m, "buddy: %lu violations\n", n);
 	else
 		seq_puts(m, "buddy: ok\n");
+	n = kml_slab_validate_all(m);
+	if (n)
+		seq_printf(m, "slab: %lu violations\n", n);
+	else
+		seq_puts(m, "slab: ok\n");
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(validate);
@@ -225,8 +235,10 @@ static ssize_t drain_write(struct file *file, const char __user *buf,
 
 	if (err)
 		return err;
-	if (yes)
+	if (yes) {
+		kml_slab_shrink_all();
 		kml_buddy_drain(&kml_buddy);
+	}
 	return len;
 }
 
@@ -252,7 +264,13 @@ int kml_debugfs_init(void)
 	debugfs_create_file("stats", 0444, kml_dir, NULL, &stats_fops);
 	debugfs_create_file("validate", 0400, kml_dir, NULL, &validate_fops);
 	debugfs_create_file("drain", 0200, kml_dir, NULL, &drain_fops);
+	debugfs_create_file("slabinfo", 0444, kml_dir, NULL, &kml_slabinfo_fops);
 	return 0;
+}
+
+struct dentry *kml_debugfs_dir(void)
+{
+	return kml_dir;
 }
 
 void kml_debugfs_exit(void)

@@ -4,7 +4,7 @@
 #define _KMEMLAB_INTERNAL_H
 
 #include <linux/mm.h>
-#include "core/buddy.h"
+#include "core/slab.h"
 
 /*
  * The region: nchunks naturally aligned blocks of 2^chunk_order pages taken
@@ -21,6 +21,7 @@ struct kml_region {
 
 extern struct kml_region kml_region;
 extern struct kml_buddy kml_buddy;
+extern unsigned long kml_baseline_free;
 
 int kml_region_init(unsigned int region_mb, unsigned int chunk_order);
 void kml_region_exit(void);
@@ -44,6 +45,15 @@ struct seq_file;
 int kml_vmallocinfo_show(struct seq_file *m, void *v);
 void kml_vmalloc_exit(void);
 
+extern struct kml_slab_sys kml_slab;
+struct dentry;
+int kml_slab_api_init(struct dentry *dir);
+void kml_slab_api_exit(void);
+int kml_slabinfo_show(struct seq_file *m, void *v);
+unsigned long kml_slab_validate_all(struct seq_file *m);
+void kml_slab_shrink_all(void);
+
+struct dentry *kml_debugfs_dir(void);
 int kml_debugfs_init(void);
 void kml_debugfs_exit(void);
 

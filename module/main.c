@@ -19,6 +19,7 @@ module_param(max_order, uint, 0444);
 MODULE_PARM_DESC(max_order, "largest buddy order, at most the kernel's MAX_ORDER - 1 (default 10: 4 MiB)");
 
 struct kml_buddy kml_buddy;
+unsigned long kml_baseline_free;	/* free pages once loaded: the initial state */
 
 static int __init kmemlab_init(void)
 {
@@ -41,6 +42,11 @@ static int __init kmemlab_init(void)
 	err = kml_debugfs_init();
 	if (err)
 		goto out_buddy;
+	err = kml_slab_api_init(kml_debugfs_dir());
+	if (err)
+		goto out_debugfs;
+	kml_buddy_drain(&kml_buddy);
+	kml_baseline_free = kml_buddy_free_pages(&kml_buddy);
 	meta = kml_buddy_meta_bytes(kml_region.npages, kml_buddy.nr_pcp) +
 	       kml_region.nchunks * sizeof(unsigned long);
 	pr_info("kmemlab: region %u MiB: %lu pages in %u blocks of order %u; metadata %zu bytes (%zu.%02zu%% of the region)\n",
@@ -49,6 +55,8 @@ static int __init kmemlab_init(void)
 		meta * 10000 / (kml_region.npages * PAGE_SIZE) % 100);
 	return 0;
 
+out_debugfs:
+	kml_debugfs_exit();
 out_buddy:
 	kml_buddy_destroy(&kml_buddy);
 out_region:
@@ -62,6 +70,7 @@ static void __exit kmemlab_exit(void)
 
 	kml_debugfs_exit();
 	kml_vmalloc_exit();
+	kml_slab_api_exit();
 	kml_buddy_drain(&kml_buddy);
 	left = npages - kml_buddy_free_pages(&kml_buddy);
 	if (left)

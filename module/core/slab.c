@@ -43,7 +43,7 @@
  *
  * Reaping: grow when short, shrink when long. A slab whose last object
  * comes back is freed to the buddy allocator when the cache already keeps
- * cache_empty_max empty slabs. kml_cache_shrink flushes every magazine and
+ * cache_empty_max empty slabs. kml_slab_shrink flushes every magazine and
  * frees every empty slab; the buddy allocator calls kml_slab_reclaim before
  * it fails an allocation, which does the same for every cache whose locks
  * it can take at once (it may run under any of them).
@@ -117,7 +117,7 @@ static int slab_list_of(struct kml_cache *c, unsigned int inuse)
 }
 
 /* cache_lock held */
-static void list_add(struct kml_cache *c, u32 head, int l)
+static void slab_list_add(struct kml_cache *c, u32 head, int l)
 {
 	struct kml_page *p = pg(c, head);
 
@@ -130,7 +130,7 @@ static void list_add(struct kml_cache *c, u32 head, int l)
 }
 
 /* cache_lock held */
-static void list_del(struct kml_cache *c, u32 head, int l)
+static void slab_list_del(struct kml_cache *c, u32 head, int l)
 {
 	struct kml_page *p = pg(c, head);
 
@@ -149,8 +149,8 @@ static void relist(struct kml_cache *c, u32 head, unsigned int was)
 	int from = slab_list_of(c, was), to = slab_list_of(c, pg(c, head)->pg_flags);
 
 	if (from != to) {
-		list_del(c, head, from);
-		list_add(c, head, to);
+		slab_list_del(c, head, from);
+		slab_list_add(c, head, to);
 	}
 }
 
@@ -317,7 +317,7 @@ static u32 slab_grow(struct kml_cache *c)
 	set_free_head(c, head, 0);
 
 	kml_lock(&c->cache_lock, flags);
-	list_add(c, head, KML_SLABS_EMPTY);
+	slab_list_add(c, head, KML_SLABS_EMPTY);
 	c->cache_grown++;
 	kml_unlock(&c->cache_lock, flags);
 	return head;
@@ -326,7 +326,7 @@ static u32 slab_grow(struct kml_cache *c)
 /* cache_lock held: gives an empty slab back to the buddy allocator. */
 static void slab_free(struct kml_cache *c, u32 head)
 {
-	list_del(c, head, KML_SLABS_EMPTY);
+	slab_list_del(c, head, KML_SLABS_EMPTY);
 	c->cache_reaped++;
 	kml_buddy_free(c->cache_sys->sys_buddy, head, c->cache_order, KML_KIND_SLAB);
 }
@@ -516,17 +516,17 @@ static int cache_register(struct kml_slab_sys *sys, struct kml_cache *c)
 	return id < KML_MAX_CACHES ? 0 : -ENOSPC;
 }
 
-struct kml_cache *kml_cache_create(struct kml_slab_sys *sys, const char *name,
+struct kml_cache *kml_slab_create(struct kml_slab_sys *sys, const char *name,
 				   unsigned int size, unsigned int align,
 				   unsigned int flags, void (*ctor)(void *))
 {
-	struct kml_cache *c = kml_cache_alloc(sys->sys_cache_cache, false);
+	struct kml_cache *c = kml_slab_alloc(sys->sys_cache_cache, false, kml_caller());
 
 	if (!c)
 		return NULL;
 	if (cache_setup(sys, c, name, size, align, flags & ~KML_SLAB_NO_CPU, ctor) ||
 	    cache_register(sys, c)) {
-		kml_cache_free(sys->sys_cache_cache, c);
+		kml_slab_free(sys->sys_cache_cache, c, kml_caller());
 		return NULL;
 	}
 	return c;
@@ -597,7 +597,7 @@ static unsigned long shrink(struct kml_cache *c, bool try)
 	return pages;
 }
 
-unsigned long kml_cache_shrink(struct kml_cache *c)
+unsigned long kml_slab_shrink(struct kml_cache *c)
 {
 	return shrink(c, false);
 }
@@ -639,7 +639,7 @@ static unsigned long report_live(struct kml_cache *c)
 	return n;
 }
 
-int kml_cache_destroy(struct kml_cache *c)
+int kml_slab_destroy(struct kml_cache *c)
 {
 	struct kml_slab_sys *sys;
 	unsigned long flags = 0, live;
@@ -662,7 +662,7 @@ int kml_cache_destroy(struct kml_cache *c)
 	kml_lock(&sys->sys_lock, flags);
 	sys->sys_caches[c->cache_id] = NULL;
 	kml_unlock(&sys->sys_lock, flags);
-	kml_cache_free(sys->sys_cache_cache, c);
+	kml_slab_free(sys->sys_cache_cache, c, kml_caller());
 	return 0;
 }
 
@@ -734,9 +734,9 @@ out:
 	return obj;
 }
 
-void *kml_cache_alloc(struct kml_cache *c, bool zero)
+void *kml_slab_alloc(struct kml_cache *c, bool zero, const void *caller)
 {
-	return alloc_caller(c, zero, kml_caller());
+	return alloc_caller(c, zero, caller);
 }
 
 static noinline int free_slow(struct kml_cache *c, void *obj, u32 head, unsigned int i,
@@ -786,14 +786,14 @@ static int free_caller(struct kml_cache *c, void *obj, const void *caller)
 	return 0;
 }
 
-int kml_cache_free(struct kml_cache *c, void *obj)
+int kml_slab_free(struct kml_cache *c, void *obj, const void *caller)
 {
-	return free_caller(c, obj, kml_caller());
+	return free_caller(c, obj, caller);
 }
 
 /* ---- kmalloc ---- */
 
-struct kml_cache *kml_kmalloc_cache(struct kml_slab_sys *sys, size_t size)
+struct kml_cache *kml_slab_kmalloc_cache(struct kml_slab_sys *sys, size_t size)
 {
 	unsigned int i;
 
@@ -804,7 +804,8 @@ struct kml_cache *kml_kmalloc_cache(struct kml_slab_sys *sys, size_t size)
 	return sys->sys_kmalloc[i];
 }
 
-void *kml_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero)
+void *kml_slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero,
+		       const void *caller)
 {
 	struct kml_buddy *b = sys->sys_buddy;
 	struct kml_cache *c;
@@ -814,9 +815,9 @@ void *kml_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero)
 
 	if (!size)
 		return KML_ZERO_SIZE_PTR;
-	c = kml_kmalloc_cache(sys, size);
+	c = kml_slab_kmalloc_cache(sys, size);
 	if (c)
-		return alloc_caller(c, zero, kml_caller());
+		return alloc_caller(c, zero, caller);
 	while ((KML_PAGE_SIZE << order) < size && order <= b->max_order)
 		order++;
 	if (order > b->max_order)
@@ -836,7 +837,7 @@ void *kml_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero)
  * or NULL with *order = -1 after reporting a foreign pointer.
  */
 static struct kml_cache *owner_of(struct kml_slab_sys *sys, const void *p, int *order,
-				  const char *what)
+				  const char *what, const void *caller)
 {
 	struct kml_buddy *b = sys->sys_buddy;
 	u32 idx = kml_addr_page(p), h = KML_NIL;
@@ -862,11 +863,11 @@ static struct kml_cache *owner_of(struct kml_slab_sys *sys, const void *p, int *
 		what, p, idx == KML_NIL ? "outside the region" :
 		KML_TAG_STATE(tag) != KML_PG_ALLOC ? "in free memory" :
 		KML_TAG_KIND(tag) == KML_KIND_LARGE ? "inside a large kmalloc block" :
-		"in pages of another owner", kml_caller());
+		"in pages of another owner", caller);
 	return NULL;
 }
 
-void kml_kfree(struct kml_slab_sys *sys, const void *p)
+void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, const void *caller)
 {
 	struct kml_cache *c;
 	unsigned long flags = 0;
@@ -874,9 +875,9 @@ void kml_kfree(struct kml_slab_sys *sys, const void *p)
 
 	if (!p || p == KML_ZERO_SIZE_PTR)
 		return;
-	c = owner_of(sys, p, &order, "kfree");
+	c = owner_of(sys, p, &order, "kfree", caller);
 	if (c) {
-		free_caller(c, (void *)p, kml_caller());
+		free_caller(c, (void *)p, caller);
 	} else if (order >= 0) {
 		kml_buddy_free(sys->sys_buddy, kml_addr_page(p), order, KML_KIND_LARGE);
 		kml_lock(&sys->sys_lock, flags);
@@ -885,42 +886,43 @@ void kml_kfree(struct kml_slab_sys *sys, const void *p)
 	}
 }
 
-size_t kml_ksize(struct kml_slab_sys *sys, const void *p)
+size_t kml_slab_ksize(struct kml_slab_sys *sys, const void *p)
 {
 	struct kml_cache *c;
 	int order;
 
 	if (!p || p == KML_ZERO_SIZE_PTR)
 		return 0;
-	c = owner_of(sys, p, &order, "ksize");
+	c = owner_of(sys, p, &order, "ksize", kml_caller());
 	if (c)
 		return c->cache_object_size;
 	return order >= 0 ? KML_PAGE_SIZE << order : 0;
 }
 
-void *kml_krealloc(struct kml_slab_sys *sys, const void *p, size_t size, bool zero)
+void *kml_slab_krealloc(struct kml_slab_sys *sys, const void *p, size_t size, bool zero,
+			const void *caller)
 {
 	size_t have;
 	void *q;
 
 	if (!p || p == KML_ZERO_SIZE_PTR)
-		return kml_kmalloc(sys, size, zero);
-	have = kml_ksize(sys, p);
+		return kml_slab_kmalloc(sys, size, zero, caller);
+	have = kml_slab_ksize(sys, p);
 	if (!have)
 		return NULL;	/* reported by ksize */
 	if (!size) {
-		kml_kfree(sys, p);
+		kml_slab_kfree(sys, p, caller);
 		return KML_ZERO_SIZE_PTR;
 	}
 	if (size <= have)
 		return (void *)p;	/* the size class still fits */
-	q = kml_kmalloc(sys, size, false);
+	q = kml_slab_kmalloc(sys, size, false, caller);
 	if (!q)
 		return NULL;
 	memcpy(q, p, have);
 	if (zero)
 		memset((char *)q + have, 0, size - have);
-	kml_kfree(sys, p);
+	kml_slab_kfree(sys, p, caller);
 	return q;
 }
 
@@ -956,7 +958,7 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 	}
 	sys->sys_caches[0] = boot;
 	sys->sys_cache_cache = boot;
-	self = kml_cache_alloc(boot, false);
+	self = kml_slab_alloc(boot, false, kml_caller());
 	if (!self) {
 		kml_meta_free(boot);
 		return -ENOMEM;
@@ -973,7 +975,7 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 			snprintf(name, sizeof(name), "kmalloc-%uk", sz >> 10);
 		else
 			snprintf(name, sizeof(name), "kmalloc-%u", sz);
-		sys->sys_kmalloc[i] = kml_cache_create(sys, name, sz, 0, 0, NULL);
+		sys->sys_kmalloc[i] = kml_slab_create(sys, name, sz, 0, 0, NULL);
 		if (!sys->sys_kmalloc[i]) {
 			kml_slab_exit(sys);
 			return -ENOMEM;
@@ -995,7 +997,7 @@ void kml_slab_exit(struct kml_slab_sys *sys)
 	sys->sys_buddy->reclaim = NULL;
 	for (id = KML_MAX_CACHES - 1; id > 0; id--)
 		if (sys->sys_caches[id])
-			kml_cache_destroy(sys->sys_caches[id]);
+			kml_slab_destroy(sys->sys_caches[id]);
 	/* Caches destroyed with live objects keep their slabs: free them. */
 	for (id = 1; id < KML_MAX_CACHES; id++) {
 		struct kml_cache *c = sys->sys_caches[id];
@@ -1006,7 +1008,7 @@ void kml_slab_exit(struct kml_slab_sys *sys)
 			while (c->cache_list[l] != KML_NIL) {
 				u32 head = c->cache_list[l];
 
-				list_del(c, head, l);
+				slab_list_del(c, head, l);
 				kml_buddy_free(sys->sys_buddy, head, c->cache_order, KML_KIND_SLAB);
 			}
 		sys->sys_caches[id] = NULL;
@@ -1022,7 +1024,7 @@ void kml_slab_exit(struct kml_slab_sys *sys)
 		while (copy->cache_list[l] != KML_NIL) {
 			u32 head = copy->cache_list[l];
 
-			list_del(copy, head, l);
+			slab_list_del(copy, head, l);
 			kml_buddy_free(sys->sys_buddy, head, copy->cache_order, KML_KIND_SLAB);
 		}
 	kml_meta_free(copy);
@@ -1032,7 +1034,7 @@ void kml_slab_exit(struct kml_slab_sys *sys)
 
 /* ---- inspection ---- */
 
-void kml_cache_stats(struct kml_cache *c, struct kml_cache_stats *st)
+void kml_slab_stats(struct kml_cache *c, struct kml_cache_stats *st)
 {
 	unsigned long flags = 0;
 	unsigned int cpu;
@@ -1123,7 +1125,7 @@ static void validate_slab(struct validation *v, struct kml_cache *c, u32 head, i
 	}
 }
 
-unsigned long kml_cache_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
+unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
 {
 	struct validation v = { pr, ctx, 0 };
 	unsigned long flags = 0, inuse = 0;

@@ -8,7 +8,7 @@
 
 #include "buddy.h"
 
-/* Cache flags (kml_cache_create); the debug ones as slub_debug=FZPU. */
+/* Cache flags (kml_slab_create); the debug ones as slub_debug=FZPU. */
 #define KML_SLAB_CONSISTENCY	0x01	/* F: full checks on free */
 #define KML_SLAB_RED_ZONE	0x02	/* Z: guard bytes after each object */
 #define KML_SLAB_POISON		0x04	/* P: fill free objects with 0x6b */
@@ -98,26 +98,29 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 		  unsigned int debug, unsigned int kmalloc_max);
 void kml_slab_exit(struct kml_slab_sys *sys);
 
-struct kml_cache *kml_cache_create(struct kml_slab_sys *sys, const char *name,
+struct kml_cache *kml_slab_create(struct kml_slab_sys *sys, const char *name,
 				   unsigned int size, unsigned int align,
 				   unsigned int flags, void (*ctor)(void *));
 /* 0, or -EBUSY when objects still lived (each reported, slabs kept). */
-int kml_cache_destroy(struct kml_cache *c);
-void *kml_cache_alloc(struct kml_cache *c, bool zero);
+int kml_slab_destroy(struct kml_cache *c);
+/* @caller: whom owner tracking records (the API's caller). */
+void *kml_slab_alloc(struct kml_cache *c, bool zero, const void *caller);
 /* 0, or -EINVAL after reporting a misuse (nothing changes). */
-int kml_cache_free(struct kml_cache *c, void *obj);
+int kml_slab_free(struct kml_cache *c, void *obj, const void *caller);
 /* Drains the magazines and frees every empty slab; returns pages freed. */
-unsigned long kml_cache_shrink(struct kml_cache *c);
+unsigned long kml_slab_shrink(struct kml_cache *c);
 /* Every cache whose locks are free at once; the buddy's reclaim hook. */
 void kml_slab_reclaim(void *sys);
-unsigned long kml_cache_validate(struct kml_cache *c, kml_print_fn pr, void *ctx);
+unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx);
 
-void *kml_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero);
-void kml_kfree(struct kml_slab_sys *sys, const void *p);
-size_t kml_ksize(struct kml_slab_sys *sys, const void *p);
-void *kml_krealloc(struct kml_slab_sys *sys, const void *p, size_t size, bool zero);
+void *kml_slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero,
+		       const void *caller);
+void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, const void *caller);
+size_t kml_slab_ksize(struct kml_slab_sys *sys, const void *p);
+void *kml_slab_krealloc(struct kml_slab_sys *sys, const void *p, size_t size, bool zero,
+			const void *caller);
 /* The general cache kml_kmalloc uses for @size, or NULL beyond them. */
-struct kml_cache *kml_kmalloc_cache(struct kml_slab_sys *sys, size_t size);
+struct kml_cache *kml_slab_kmalloc_cache(struct kml_slab_sys *sys, size_t size);
 
 /* Per-cache counters, gathered for debugfs. */
 struct kml_cache_stats {
@@ -127,6 +130,6 @@ struct kml_cache_stats {
 	unsigned long grown, reaped, cpu_cached, errors;
 };
 
-void kml_cache_stats(struct kml_cache *c, struct kml_cache_stats *st);
+void kml_slab_stats(struct kml_cache *c, struct kml_cache_stats *st);
 
 #endif /* KML_SLAB_H */

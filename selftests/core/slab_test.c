@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host tests of module/core/slab.c over the buddy core and an arena,
- * built with ASan and UBSan. Caches are checked with kml_cache_validate()
+ * built with ASan and UBSan. Caches are checked with kml_slab_validate()
  * and the buddy allocator must be pristine once everything is destroyed.
  */
 #include <pthread.h>
@@ -48,7 +48,7 @@ FIXTURE_TEARDOWN(slab)
 
 static unsigned long check(struct kml_cache *c)
 {
-	return kml_cache_validate(c, print_stderr, NULL);
+	return kml_slab_validate(c, print_stderr, NULL);
 }
 
 static u32 cache_of(struct kml_slab_sys *sys, const void *p)
@@ -61,7 +61,7 @@ static u32 cache_of(struct kml_slab_sys *sys, const void *p)
 TEST_F(slab, cache_cache_describes_itself)
 {
 	struct kml_cache *cc = self->sys.sys_cache_cache;
-	struct kml_cache *c = kml_cache_create(&self->sys, "thing", 100, 0, 0, NULL);
+	struct kml_cache *c = kml_slab_create(&self->sys, "thing", 100, 0, 0, NULL);
 
 	ASSERT_NE(NULL, c);
 	EXPECT_STREQ("kmem_cache", cc->cache_name);
@@ -70,7 +70,7 @@ TEST_F(slab, cache_cache_describes_itself)
 	EXPECT_EQ(0, cache_of(&self->sys, cc));
 	/* ... and so is every other cache's. */
 	EXPECT_EQ(0, cache_of(&self->sys, c));
-	EXPECT_EQ(0, kml_cache_destroy(c));
+	EXPECT_EQ(0, kml_slab_destroy(c));
 	EXPECT_EQ(0, check(cc));
 }
 
@@ -81,29 +81,29 @@ TEST_F(slab, general_caches_as_linux)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		struct kml_cache *c = kml_kmalloc_cache(&self->sys, sizes[i]);
+		struct kml_cache *c = kml_slab_kmalloc_cache(&self->sys, sizes[i]);
 
 		ASSERT_NE(NULL, c);
 		EXPECT_EQ(sizes[i], c->cache_object_size);
 		/* one byte more goes to the next class */
 		if (i + 1 < sizeof(sizes) / sizeof(sizes[0])) {
 			EXPECT_EQ(sizes[i + 1],
-				  kml_kmalloc_cache(&self->sys, sizes[i] + 1)->cache_object_size);
+				  kml_slab_kmalloc_cache(&self->sys, sizes[i] + 1)->cache_object_size);
 		}
 		/* waste stays under 1/8 of a slab */
 		EXPECT_GT((KML_PAGE_SIZE << c->cache_order) / 8,
 			  (KML_PAGE_SIZE << c->cache_order) - c->cache_objs * c->cache_size);
 	}
-	EXPECT_STREQ("kmalloc-96", kml_kmalloc_cache(&self->sys, 65)->cache_name);
-	EXPECT_STREQ("kmalloc-192", kml_kmalloc_cache(&self->sys, 129)->cache_name);
-	EXPECT_STREQ("kmalloc-8k", kml_kmalloc_cache(&self->sys, 8000)->cache_name);
-	EXPECT_EQ(NULL, kml_kmalloc_cache(&self->sys, (128 << 10) + 1));
-	EXPECT_EQ(512, kml_kmalloc_cache(&self->sys, 8)->cache_objs);	/* a page of 8s */
+	EXPECT_STREQ("kmalloc-96", kml_slab_kmalloc_cache(&self->sys, 65)->cache_name);
+	EXPECT_STREQ("kmalloc-192", kml_slab_kmalloc_cache(&self->sys, 129)->cache_name);
+	EXPECT_STREQ("kmalloc-8k", kml_slab_kmalloc_cache(&self->sys, 8000)->cache_name);
+	EXPECT_EQ(NULL, kml_slab_kmalloc_cache(&self->sys, (128 << 10) + 1));
+	EXPECT_EQ(512, kml_slab_kmalloc_cache(&self->sys, 8)->cache_objs);	/* a page of 8s */
 }
 
 TEST_F(slab, slabs_grow_fill_colour_and_reap)
 {
-	struct kml_cache *c = kml_cache_create(&self->sys, "c200", 200, 0, 0, NULL);
+	struct kml_cache *c = kml_slab_create(&self->sys, "c200", 200, 0, 0, NULL);
 	unsigned int per, i, offs[3];
 	void *objs[64];
 	struct kml_cache_stats st;
@@ -113,11 +113,11 @@ TEST_F(slab, slabs_grow_fill_colour_and_reap)
 	ASSERT_EQ(20, per);		/* 4096 / 200, 96 bytes left */
 	EXPECT_EQ(2, c->cache_colours);	/* offsets 0 and 64 */
 	for (i = 0; i < 3 * per; i++) {
-		objs[i] = kml_cache_alloc(c, false);
+		objs[i] = kml_slab_alloc(c, false, NULL);
 		ASSERT_NE(NULL, objs[i]);
 		memset(objs[i], i, 200);
 	}
-	kml_cache_stats(c, &st);
+	kml_slab_stats(c, &st);
 	EXPECT_EQ(3, st.grown);
 	EXPECT_EQ(3 * per, st.active_objs + 0 * st.cpu_cached);
 	/* Successive slabs start at successive cache-line offsets. */
@@ -127,16 +127,16 @@ TEST_F(slab, slabs_grow_fill_colour_and_reap)
 	EXPECT_NE(offs[1], offs[2]);
 	EXPECT_EQ(0, check(c));
 	for (i = 0; i < 3 * per; i++) {
-		ASSERT_EQ(0, kml_cache_free(c, objs[i]));
+		ASSERT_EQ(0, kml_slab_free(c, objs[i], NULL));
 	}
 	/* Magazines hold some; shrinking returns everything to the buddy. */
-	kml_cache_shrink(c);
-	kml_cache_stats(c, &st);
+	kml_slab_shrink(c);
+	kml_slab_stats(c, &st);
 	EXPECT_EQ(0, st.num_slabs);
 	EXPECT_EQ(0, st.active_objs);
 	EXPECT_EQ(3, st.reaped);
 	EXPECT_EQ(0, check(c));
-	EXPECT_EQ(0, kml_cache_destroy(c));
+	EXPECT_EQ(0, kml_slab_destroy(c));
 }
 
 static int ctor_runs;
@@ -149,27 +149,27 @@ static void ctor(void *obj)
 
 TEST_F(slab, constructor_runs_once_per_object)
 {
-	struct kml_cache *c = kml_cache_create(&self->sys, "ctor", 64, 0, 0, ctor);
+	struct kml_cache *c = kml_slab_create(&self->sys, "ctor", 64, 0, 0, ctor);
 	unsigned int i;
 	void *o;
 
 	ASSERT_NE(NULL, c);
 	ctor_runs = 0;
-	o = kml_cache_alloc(c, false);
+	o = kml_slab_alloc(c, false, NULL);
 	ASSERT_NE(NULL, o);
 	EXPECT_EQ(c->cache_objs, ctor_runs);	/* the whole slab, once */
 	EXPECT_EQ(0, memcmp(o, "constructed", 12));
 	/* Freed objects come back constructed, with no constructor run. */
 	for (i = 0; i < 1000; i++) {
-		kml_cache_free(c, o);
-		o = kml_cache_alloc(c, false);
+		kml_slab_free(c, o, NULL);
+		o = kml_slab_alloc(c, false, NULL);
 		ASSERT_EQ(0, memcmp(o, "constructed", 12));
 	}
 	EXPECT_EQ(c->cache_objs, ctor_runs);
 	/* The free link lives outside the object. */
 	EXPECT_LE(64, c->cache_free_off);
-	kml_cache_free(c, o);
-	EXPECT_EQ(0, kml_cache_destroy(c));
+	kml_slab_free(c, o, NULL);
+	EXPECT_EQ(0, kml_slab_destroy(c));
 }
 
 TEST_F(slab, kmalloc_family)
@@ -179,97 +179,97 @@ TEST_F(slab, kmalloc_family)
 	char *p, *q, local;
 	int i;
 
-	EXPECT_EQ(KML_ZERO_SIZE_PTR, kml_kmalloc(sys, 0, false));
-	kml_kfree(sys, KML_ZERO_SIZE_PTR);
-	kml_kfree(sys, NULL);
+	EXPECT_EQ(KML_ZERO_SIZE_PTR, kml_slab_kmalloc(sys, 0, false, NULL));
+	kml_slab_kfree(sys, KML_ZERO_SIZE_PTR, NULL);
+	kml_slab_kfree(sys, NULL, NULL);
 	for (i = 1; i <= 8192; i += 37) {
-		p = kml_kmalloc(sys, i, true);
+		p = kml_slab_kmalloc(sys, i, true, NULL);
 		ASSERT_NE(NULL, p);
-		ASSERT_LE(i, kml_ksize(sys, p));
+		ASSERT_LE(i, kml_slab_ksize(sys, p));
 		ASSERT_EQ(0, p[i - 1]);
-		kml_kfree(sys, p);
+		kml_slab_kfree(sys, p, NULL);
 	}
-	EXPECT_EQ(96, kml_ksize(sys, p = kml_kmalloc(sys, 90, false)));
+	EXPECT_EQ(96, kml_slab_ksize(sys, p = kml_slab_kmalloc(sys, 90, false, NULL)));
 	memset(p, 'a', 90);
-	q = kml_krealloc(sys, p, 96, false);		/* same class: in place */
+	q = kml_slab_krealloc(sys, p, 96, false, NULL);		/* same class: in place */
 	EXPECT_EQ(p, q);
-	q = kml_krealloc(sys, p, 100, true);		/* kmalloc-128: moves */
+	q = kml_slab_krealloc(sys, p, 100, true, NULL);		/* kmalloc-128: moves */
 	ASSERT_NE(NULL, q);
 	EXPECT_NE(p, q);
 	EXPECT_EQ('a', q[89]);
 	EXPECT_EQ(0, q[99]);
-	EXPECT_EQ(KML_ZERO_SIZE_PTR, kml_krealloc(sys, q, 0, false));
+	EXPECT_EQ(KML_ZERO_SIZE_PTR, kml_slab_krealloc(sys, q, 0, false, NULL));
 	/* Beyond the largest general cache: whole buddy blocks. */
-	p = kml_kmalloc(sys, (128 << 10) + 1, false);
+	p = kml_slab_kmalloc(sys, (128 << 10) + 1, false, NULL);
 	ASSERT_NE(NULL, p);
-	EXPECT_EQ(256 << 10, kml_ksize(sys, p));
-	EXPECT_EQ(NULL, kml_kmalloc(sys, (4 << 20) + 1, false));
+	EXPECT_EQ(256 << 10, kml_slab_ksize(sys, p));
+	EXPECT_EQ(NULL, kml_slab_kmalloc(sys, (4 << 20) + 1, false, NULL));
 	/* Pointers kmemlab did not hand out are refused. */
-	kml_kfree(sys, &local);
-	kml_kfree(sys, p + 4096);
-	kml_kfree(sys, p);
-	kml_kfree(sys, p);				/* free memory now */
+	kml_slab_kfree(sys, &local, NULL);
+	kml_slab_kfree(sys, p + 4096, NULL);
+	kml_slab_kfree(sys, p, NULL);
+	kml_slab_kfree(sys, p, NULL);				/* free memory now */
 	EXPECT_EQ(3, sys->sys_bad_frees - before);
 	EXPECT_EQ(1, sys->sys_large_frees);
 }
 
 TEST_F(slab, wrong_pointers_are_refused)
 {
-	struct kml_cache *a = kml_cache_create(&self->sys, "a", 64, 0, 0, NULL);
-	struct kml_cache *b = kml_cache_create(&self->sys, "b", 64, 0, 0, NULL);
-	char *o = kml_cache_alloc(a, false);
+	struct kml_cache *a = kml_slab_create(&self->sys, "a", 64, 0, 0, NULL);
+	struct kml_cache *b = kml_slab_create(&self->sys, "b", 64, 0, 0, NULL);
+	char *o = kml_slab_alloc(a, false, NULL);
 
 	ASSERT_NE(NULL, o);
-	EXPECT_EQ(-EINVAL, kml_cache_free(b, o));	/* another cache's */
-	EXPECT_EQ(-EINVAL, kml_cache_free(a, o + 8));	/* inside an object */
-	EXPECT_EQ(-EINVAL, kml_cache_free(a, &o));	/* not in the region */
-	EXPECT_EQ(0, kml_cache_free(a, o));
-	EXPECT_EQ(-EINVAL, kml_cache_free(a, o));	/* still in the magazine */
+	EXPECT_EQ(-EINVAL, kml_slab_free(b, o, NULL));	/* another cache's */
+	EXPECT_EQ(-EINVAL, kml_slab_free(a, o + 8, NULL));	/* inside an object */
+	EXPECT_EQ(-EINVAL, kml_slab_free(a, &o, NULL));	/* not in the region */
+	EXPECT_EQ(0, kml_slab_free(a, o, NULL));
+	EXPECT_EQ(-EINVAL, kml_slab_free(a, o, NULL));	/* still in the magazine */
 	EXPECT_EQ(3, b->cache_errors + a->cache_errors - 1);
 	EXPECT_EQ(0, check(a));
-	EXPECT_EQ(0, kml_cache_destroy(a));
-	EXPECT_EQ(0, kml_cache_destroy(b));
+	EXPECT_EQ(0, kml_slab_destroy(a));
+	EXPECT_EQ(0, kml_slab_destroy(b));
 }
 
 TEST_F(slab, debug_detects_misuse)
 {
-	struct kml_cache *c = kml_cache_create(&self->sys, "dbg", 40, 0, KML_SLAB_DEBUG, NULL);
+	struct kml_cache *c = kml_slab_create(&self->sys, "dbg", 40, 0, KML_SLAB_DEBUG, NULL);
 	unsigned long e0 = kml_host_errors;
 	u8 *o, *p;
 
 	ASSERT_NE(NULL, c);
 	EXPECT_EQ(0, c->cache_cpu_limit);	/* every call is checked */
-	o = kml_cache_alloc(c, false);
+	o = kml_slab_alloc(c, false, NULL);
 	ASSERT_NE(NULL, o);
 	EXPECT_EQ(KML_RED_ACTIVE, o[40]);
-	EXPECT_EQ(0, kml_cache_free(c, o));
+	EXPECT_EQ(0, kml_slab_free(c, o, NULL));
 	EXPECT_EQ(KML_POISON_FREE, o[0]);
 	EXPECT_EQ(KML_POISON_END, o[39]);
 	EXPECT_EQ(KML_RED_INACTIVE, o[40]);
-	EXPECT_EQ(-EINVAL, kml_cache_free(c, o));	/* double free */
+	EXPECT_EQ(-EINVAL, kml_slab_free(c, o, NULL));	/* double free */
 	EXPECT_EQ(1, c->cache_errors);
 
 	o[3] = 1;					/* write after free */
 	EXPECT_NE(0, check(c));				/* validate sees it */
-	p = kml_cache_alloc(c, false);			/* LIFO: the same object */
+	p = kml_slab_alloc(c, false, NULL);			/* LIFO: the same object */
 	EXPECT_EQ(o, p);
 	EXPECT_EQ(2, c->cache_errors);			/* and so does allocation */
 
 	p[40] = 0;					/* write past the end */
-	EXPECT_EQ(0, kml_cache_free(c, p));		/* reported, then freed */
+	EXPECT_EQ(0, kml_slab_free(c, p, NULL));		/* reported, then freed */
 	EXPECT_EQ(3, c->cache_errors);
 	EXPECT_EQ(0, check(c));				/* red zone restored */
 	EXPECT_LE(3, kml_host_errors - e0);
 
 	/* Destroying with live objects reports each and keeps their slabs. */
-	o = kml_cache_alloc(c, false);
-	p = kml_cache_alloc(c, false);
-	EXPECT_EQ(-EBUSY, kml_cache_destroy(c));
+	o = kml_slab_alloc(c, false, NULL);
+	p = kml_slab_alloc(c, false, NULL);
+	EXPECT_EQ(-EBUSY, kml_slab_destroy(c));
 	EXPECT_TRUE(c->cache_dead);
 	EXPECT_EQ(5, c->cache_errors);
-	EXPECT_EQ(0, kml_cache_free(c, o));		/* still usable */
-	EXPECT_EQ(0, kml_cache_free(c, p));
-	EXPECT_EQ(0, kml_cache_destroy(c));
+	EXPECT_EQ(0, kml_slab_free(c, o, NULL));		/* still usable */
+	EXPECT_EQ(0, kml_slab_free(c, p, NULL));
+	EXPECT_EQ(0, kml_slab_destroy(c));
 }
 
 TEST_F(slab, global_debug_flags_apply_to_kmalloc)
@@ -279,28 +279,28 @@ TEST_F(slab, global_debug_flags_apply_to_kmalloc)
 
 	kml_slab_exit(&self->sys);
 	ASSERT_EQ(0, kml_slab_init(&dsys, &self->b, KML_SLAB_DEBUG, 8192));
-	p = kml_kmalloc(&dsys, 20, false);
+	p = kml_slab_kmalloc(&dsys, 20, false, NULL);
 	ASSERT_NE(NULL, p);
 	p[32] = 'x';		/* kmalloc-32: past its end, into the red zone */
-	kml_kfree(&dsys, p);
-	EXPECT_EQ(1, kml_kmalloc_cache(&dsys, 20)->cache_errors);
+	kml_slab_kfree(&dsys, p, NULL);
+	EXPECT_EQ(1, kml_slab_kmalloc_cache(&dsys, 20)->cache_errors);
 	kml_slab_exit(&dsys);
 	ASSERT_EQ(0, kml_slab_init(&self->sys, &self->b, 0, 128 << 10));
 }
 
 TEST_F(slab, reclaim_when_the_buddy_runs_short)
 {
-	struct kml_cache *c = kml_cache_create(&self->sys, "r", 512, 0, 0, NULL);
+	struct kml_cache *c = kml_slab_create(&self->sys, "r", 512, 0, 0, NULL);
 	void *objs[2048];
 	u32 pages[NPAGES];
 	unsigned int i, n = 0, got;
 
 	ASSERT_NE(NULL, c);
 	for (i = 0; i < 2048; i++) {
-		ASSERT_NE(NULL, objs[i] = kml_cache_alloc(c, false));
+		ASSERT_NE(NULL, objs[i] = kml_slab_alloc(c, false, NULL));
 	}
 	for (i = 0; i < 2048; i++)
-		kml_cache_free(c, objs[i]);
+		kml_slab_free(c, objs[i], NULL);
 	/* Empty slabs beyond the limit were reaped; magazines hold objects. */
 	EXPECT_LT(0, c->cache_reaped);
 	/* Take every page: the last ones come from the cache's slabs. */
@@ -311,7 +311,7 @@ TEST_F(slab, reclaim_when_the_buddy_runs_short)
 	EXPECT_EQ(0, check(c));
 	for (i = 0; i < n; i++)
 		kml_buddy_free(&self->b, pages[i], 0, KML_KIND_TEST);
-	EXPECT_EQ(0, kml_cache_destroy(c));
+	EXPECT_EQ(0, kml_slab_destroy(c));
 }
 
 /* Random use of several caches and kmalloc against a model of contents. */
@@ -322,9 +322,9 @@ TEST_F(slab, random_against_model)
 	struct kml_cache *caches[3];
 	unsigned int step, i;
 
-	caches[0] = kml_cache_create(&self->sys, "m24", 24, 0, 0, NULL);
-	caches[1] = kml_cache_create(&self->sys, "m300", 300, 64, KML_SLAB_HWCACHE_ALIGN, NULL);
-	caches[2] = kml_cache_create(&self->sys, "m5000", 5000, 0, 0, NULL);
+	caches[0] = kml_slab_create(&self->sys, "m24", 24, 0, 0, NULL);
+	caches[1] = kml_slab_create(&self->sys, "m300", 300, 64, KML_SLAB_HWCACHE_ALIGN, NULL);
+	caches[2] = kml_slab_create(&self->sys, "m5000", 5000, 0, 0, NULL);
 	memset(slot, 0, sizeof(slot));
 	srandom(99);
 	for (step = 0; step < STEPS; step++) {
@@ -334,17 +334,17 @@ TEST_F(slab, random_against_model)
 			for (i = 0; i < slot[s].size; i++)
 				ASSERT_EQ(slot[s].fill, slot[s].p[i]);
 			if (slot[s].cache >= 0) {
-				ASSERT_EQ(0, kml_cache_free(caches[slot[s].cache], slot[s].p));
+				ASSERT_EQ(0, kml_slab_free(caches[slot[s].cache], slot[s].p, NULL));
 			} else {
-				kml_kfree(&self->sys, slot[s].p);
+				kml_slab_kfree(&self->sys, slot[s].p, NULL);
 			}
 			slot[s].p = NULL;
 		} else {
 			int k = random() % 4 - 1;
 			size_t size = k >= 0 ? caches[k]->cache_object_size :
 				      1 + random() % (random() % 8 ? 2048 : 200000);
-			u8 *p = k >= 0 ? kml_cache_alloc(caches[k], false) :
-				kml_kmalloc(&self->sys, size, false);
+			u8 *p = k >= 0 ? kml_slab_alloc(caches[k], false, NULL) :
+				kml_slab_kmalloc(&self->sys, size, false, NULL);
 
 			if (!p)
 				continue;
@@ -365,13 +365,13 @@ TEST_F(slab, random_against_model)
 	for (i = 0; i < SLOTS; i++)
 		if (slot[i].p) {
 			if (slot[i].cache >= 0)
-				kml_cache_free(caches[slot[i].cache], slot[i].p);
+				kml_slab_free(caches[slot[i].cache], slot[i].p, NULL);
 			else
-				kml_kfree(&self->sys, slot[i].p);
+				kml_slab_kfree(&self->sys, slot[i].p, NULL);
 		}
 	for (i = 0; i < 3; i++) {
 		EXPECT_EQ(0, check(caches[i]));
-		EXPECT_EQ(0, kml_cache_destroy(caches[i]));
+		EXPECT_EQ(0, kml_slab_destroy(caches[i]));
 	}
 }
 
@@ -389,19 +389,19 @@ static void *worker(void *arg)
 		unsigned int r = rand_r(&seed);
 
 		if (n < 32 && r % 2) {
-			mine[n] = kml_cache_alloc(shared_cache, false);
+			mine[n] = kml_slab_alloc(shared_cache, false, NULL);
 			if (mine[n])
 				memset(mine[n++], 0x5a, 128);
 		} else if (n) {
 			void *o = mine[--n];
 			void *other = __atomic_exchange_n(&handoff[r % 8], o, __ATOMIC_ACQ_REL);
 
-			if (other && kml_cache_free(shared_cache, other))
+			if (other && kml_slab_free(shared_cache, other, NULL))
 				abort();
 		}
 	}
 	while (n)
-		kml_cache_free(shared_cache, mine[--n]);
+		kml_slab_free(shared_cache, mine[--n], NULL);
 	return NULL;
 }
 
@@ -410,7 +410,7 @@ TEST_F(slab, threads_free_each_others_objects)
 	pthread_t t[4];
 	uintptr_t i;
 
-	shared_cache = kml_cache_create(&self->sys, "shared", 128, 0, 0, NULL);
+	shared_cache = kml_slab_create(&self->sys, "shared", 128, 0, 0, NULL);
 	ASSERT_NE(NULL, shared_cache);
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, worker, (void *)(i + 1)));
@@ -418,11 +418,11 @@ TEST_F(slab, threads_free_each_others_objects)
 		ASSERT_EQ(0, pthread_join(t[i], NULL));
 	for (i = 0; i < 8; i++)
 		if (handoff[i])
-			kml_cache_free(shared_cache, handoff[i]);
+			kml_slab_free(shared_cache, handoff[i], NULL);
 	EXPECT_EQ(0, check(shared_cache));
-	kml_cache_shrink(shared_cache);
+	kml_slab_shrink(shared_cache);
 	EXPECT_EQ(0, shared_cache->cache_active);
-	EXPECT_EQ(0, kml_cache_destroy(shared_cache));
+	EXPECT_EQ(0, kml_slab_destroy(shared_cache));
 }
 
 TEST_HARNESS_MAIN

@@ -10,11 +10,16 @@ ok() { n=$((n + 1)); echo "ok $n $1"; }
 nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $1"; }
 check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
+# validate prints one "...: ok" line per allocator when all is well.
+clean() { [ -n "$(cat $D/validate)" ] && ! grep -qv ': ok$' $D/validate; }
+# After a drain, as many pages free as right after insmod.
+baseline() { echo 1 >$D/drain; [ "$(stat free_pages)" = "$(stat baseline_free_pages)" ]; }
 memfree() {
 	pcp=$(awk '$1 == "count:" { n += $2 } END { print n * 4 }' /proc/zoneinfo)
 	awk -v p="$pcp" '$1 == "MemFree:" { print $2 + p }' /proc/meminfo
 }
 top_blocks() { awk -v t="$(stat max_order)" '/kmemlab/ { print $(5 + t) }' $D/buddyinfo; }
+# Pages in free lists and on per-CPU lists, as buddyinfo and stats show them.
 load() { insmod /kmemlab/kmemlab.ko "$@" 2>/dev/null; }
 
 echo "TAP version 13"
@@ -24,13 +29,13 @@ orig="region_mb=$(cat $P/region_mb) max_order=$(cat $P/max_order)"
 rmmod kmemlab || { echo "# cannot unload kmemlab"; exit 1; }
 
 load region_mb=4
-check "region_mb=4: 1024 pages in one order-10 block" \
-	'[ "$(stat region_pages)" = 1024 ] && [ "$(top_blocks)" = 1 ] && [ "$(cat $D/validate)" = "buddy: ok" ]'
+check "region_mb=4: 1024 pages, all free but the caches' descriptors" \
+	'[ "$(stat region_pages)" = 1024 ] && baseline && [ "$(stat free_pages)" -gt 1000 ] && clean'
 rmmod kmemlab
 
 load max_order=3 region_mb=8
-check "max_order=3: 4 orders in buddyinfo, 256 order-3 blocks" \
-	'[ "$(awk "/kmemlab/ { print NF - 4 }" $D/buddyinfo)" = 4 ] && [ "$(top_blocks)" = 256 ]'
+check "max_order=3: 4 orders in buddyinfo, all but a few order-3 blocks free" \
+	'[ "$(awk "/kmemlab/ { print NF - 4 }" $D/buddyinfo)" = 4 ] && [ "$(top_blocks)" -gt 240 ]'
 check "max_order=3: the page API checks pass" \
 	'insmod /kmemlab/test_kmemlab_pages.ko max_order=3 && rmmod test_kmemlab_pages'
 rmmod kmemlab
@@ -50,7 +55,7 @@ check "nothing leaked by the refusal (free memory $before -> $after kB)" \
 avail=$(awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo)
 if [ "$avail" -ge $(( (1024 + 160) * 1024 )) ]; then
 	before=$(memfree)
-	if load region_mb=1024 && [ "$(stat region_pages)" = 262144 ] && [ "$(top_blocks)" = 256 ]; then
+	if load region_mb=1024 && [ "$(stat region_pages)" = 262144 ] && [ "$(top_blocks)" -ge 255 ]; then
 		dmesg | grep 'kmemlab: region 1024 MiB' | tail -n 1 | sed 's/^.*kmemlab: /# /'
 		rmmod kmemlab
 		after=$(memfree)
