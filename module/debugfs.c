@@ -194,6 +194,9 @@ static int stats_show(struct seq_file *m, void *v)
 		   KML_READ(kml_vm_stats.failed));
 	seq_printf(m, "vmalloc_pages %lu\nmisuse_vfree %lu\n", KML_READ(kml_vm_stats.pages),
 		   KML_READ(kml_vm_stats.bad_frees));
+	seq_printf(m, "kmalloc_large_allocs %lu\nkmalloc_large_frees %lu\nmisuse_kfree %lu\n",
+		   KML_READ(kml_slab.sys_large_allocs), KML_READ(kml_slab.sys_large_frees),
+		   KML_READ(kml_slab.sys_bad_frees));
 	for (i = 0; i < KML_NR_MISUSE; i++)
 		seq_printf(m, "misuse_%s %lu\n", kml_misuse_name[i],
 			   KML_READ(b->misuse[i]));

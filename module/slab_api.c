@@ -39,17 +39,16 @@ int kml_slab_api_init(struct dentry *dir)
 	const char *p;
 	int err;
 
+	/* F, Z, P, U are KML_SLAB_CONSISTENCY, _RED_ZONE, _POISON, _STORE_USER. */
 	for (p = slab_debug; *p; p++) {
-		switch (*p) {
-		case 'F': flags |= KML_SLAB_CONSISTENCY; break;
-		case 'Z': flags |= KML_SLAB_RED_ZONE; break;
-		case 'P': flags |= KML_SLAB_POISON; break;
-		case 'U': flags |= KML_SLAB_STORE_USER; break;
-		default:
+		const char *f = strchr("FZPU", *p);
+
+		if (!f) {
 			pr_err("kmemlab: slab_debug=%s: '%c' is not one of F, Z, P, U\n",
 			       slab_debug, *p);
 			return -EINVAL;
 		}
+		flags |= 1u << (f - "FZPU");
 	}
 	err = kml_slab_init(&kml_slab, &kml_buddy, flags, kmalloc_max);
 	if (err) {
@@ -92,16 +91,16 @@ struct kml_cache *kml_cache_create(const char *name, unsigned int size, unsigned
 
 	if (!name || !*name || strlen(name) >= KML_CACHE_NAME || strchr(name, '/') ||
 	    (flags & ~(KML_SLAB_DEBUG | KML_SLAB_HWCACHE_ALIGN))) {
-		pr_err("kmemlab: kml_cache_create: bad name or flags %#x\n", flags);
+		pr_err("kmemlab: %s: bad name or flags %#x\n", __func__, flags);
 		return NULL;
 	}
 	if (name_taken(name)) {
-		pr_err("kmemlab: kml_cache_create: a cache named %s exists\n", name);
+		pr_err("kmemlab: %s: a cache named %s exists\n", __func__, name);
 		return NULL;
 	}
 	c = kml_slab_create(&kml_slab, name, size, align, flags, ctor);
 	if (!c) {
-		pr_err("kmemlab: kml_cache_create(%s, %u, %u): cannot\n", name, size, align);
+		pr_err("kmemlab: %s(%s, %u, %u): cannot\n", __func__, name, size, align);
 		return NULL;
 	}
 	cache_dir_add(c);
@@ -246,7 +245,10 @@ static int geometry_show(struct seq_file *m, void *v)
 		   c->cache_track_off);
 	seq_printf(m, "cpu_limit %u\ncpu_batch %u\nempty_max %u\n", c->cache_cpu_limit,
 		   c->cache_cpu_batch, c->cache_empty_max);
-	seq_printf(m, "ctor %ps\n", c->cache_ctor);
+	if (c->cache_ctor)
+		seq_printf(m, "ctor %ps\n", c->cache_ctor);
+	else
+		seq_puts(m, "ctor none\n");
 	seq_printf(m, "flags %s%s%s%s%s\n", f & KML_SLAB_CONSISTENCY ? "F" : "",
 		   f & KML_SLAB_RED_ZONE ? "Z" : "", f & KML_SLAB_POISON ? "P" : "",
 		   f & KML_SLAB_STORE_USER ? "U" : "", f & KML_SLAB_HWCACHE_ALIGN ? "A" : "");

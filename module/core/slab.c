@@ -517,8 +517,8 @@ static int cache_register(struct kml_slab_sys *sys, struct kml_cache *c)
 }
 
 struct kml_cache *kml_slab_create(struct kml_slab_sys *sys, const char *name,
-				   unsigned int size, unsigned int align,
-				   unsigned int flags, void (*ctor)(void *))
+				  unsigned int size, unsigned int align,
+				  unsigned int flags, void (*ctor)(void *))
 {
 	struct kml_cache *c = kml_slab_alloc(sys->sys_cache_cache, false, kml_caller());
 

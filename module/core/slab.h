@@ -99,8 +99,8 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 void kml_slab_exit(struct kml_slab_sys *sys);
 
 struct kml_cache *kml_slab_create(struct kml_slab_sys *sys, const char *name,
-				   unsigned int size, unsigned int align,
-				   unsigned int flags, void (*ctor)(void *));
+				  unsigned int size, unsigned int align,
+				  unsigned int flags, void (*ctor)(void *));
 /* 0, or -EBUSY when objects still lived (each reported, slabs kept). */
 int kml_slab_destroy(struct kml_cache *c);
 /* @caller: whom owner tracking records (the API's caller). */

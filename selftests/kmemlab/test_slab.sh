@@ -1,0 +1,58 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Slab layer: test_kmemlab_slab.ko's checks, the reports its misuse leaves,
+# slabinfo against the guest's own /proc/slabinfo, the per-cache files.
+D=/sys/kernel/debug/kmemlab
+n=0 fails=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $1"; }
+check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
+stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
+cstat() { awk -v k="$2" '$1 == k { print $2 }' "$D/slab/$1/stats"; }
+clean() { [ -n "$(cat $D/validate)" ] && ! grep -qv ': ok$' $D/validate; }
+baseline() { echo 1 >$D/drain; [ "$(stat free_pages)" = "$(stat baseline_free_pages)" ]; }
+# The shape of a slabinfo 2.1 row: 16 fields, ':' and the section names.
+rows_ok() {
+	awk 'NR > 2 && !(NF == 16 && $7 == ":" && $8 == "tunables" && $12 == ":" &&
+	     $13 == "slabdata") { bad++ } END { exit bad > 0 }' "$1"
+}
+
+echo "TAP version 13"
+echo "1..8"
+[ -d $D ] || { echo "# kmemlab is not loaded"; exit 1; }
+kfree_before=$(stat misuse_kfree)
+k64_before=$(cstat kmalloc-64 errors)
+if insmod /kmemlab/test_kmemlab_slab.ko; then
+	ok "test_kmemlab_slab loads (all checks pass)"
+	rmmod test_kmemlab_slab
+else
+	dmesg | grep test_kmemlab_slab | tail -n 5 | sed 's/^/# /'
+	nok "test_kmemlab_slab loads (all checks pass)"
+fi
+check "foreign kfree refused and counted (2), kfree inside an object (1)" \
+	'[ $(( $(stat misuse_kfree) - kfree_before )) = 2 ] && [ $(( $(cstat kmalloc-64 errors) - k64_before )) = 1 ]'
+dmesg | grep -A2 'test_debug: double free' | head -n 3 | sed 's/^.*kmemlab: /# /'
+check "a report names the cache, the object, and who allocated and freed it" \
+	'dmesg | grep -q "test_debug: double free: object" &&
+	 dmesg | grep -q "test_debug:   last allocated by check_debug" &&
+	 dmesg | grep -q "test_debug:   freed again by check_debug"'
+check "write after free, red zone and destroy-with-live reports" \
+	'dmesg | grep -q "test_debug: write after free" &&
+	 dmesg | grep -q "test_debug: red zone overwritten" &&
+	 dmesg | grep -q "test_debug: object still allocated at destroy"'
+
+cat /proc/slabinfo >/tmp/theirs
+cat $D/slabinfo >/tmp/ours
+check "slabinfo header is /proc/slabinfo's" '[ "$(head -n 2 /tmp/ours)" = "$(head -n 2 /tmp/theirs)" ]'
+check "slabinfo rows have /proc/slabinfo's fields, kmem_cache included" \
+	'rows_ok /tmp/theirs && rows_ok /tmp/ours && grep -q "^kmem_cache " /tmp/ours &&
+	 [ "$(grep -c "^kmalloc-" /tmp/ours)" -ge 13 ] && ! grep -q "^test_" /tmp/ours'
+bad=
+for d in $D/slab/*; do
+	eval "$(awk '{ print $1 "=\"" $2 "\"" }' $d/geometry)"
+	[ $((objs_per_slab * size + waste_per_slab)) = $((4096 << order)) ] || bad="$bad $name"
+	grep -q "^$name " /tmp/ours || bad="$bad $name(no slabinfo row)"
+done
+check "every cache's geometry adds up to its slab${bad:+, not:$bad}" '[ -z "$bad" ]'
+check "validate clean, and all pages back after the test caches went" 'clean && baseline'
+[ $fails = 0 ]
