@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * test_kmemlab_stress - one kthread per online CPU allocating and freeing
- * blocks of mixed orders from kmemlab for @seconds, a quarter of them freed
- * by another CPU than the one that took them. Every block carries its
- * owner's stamp in each page; a stamp found changed means a block was
- * handed out twice. Loading succeeds only when no thread found one.
+ * from kmemlab for @seconds, about a quarter of it freed by another CPU
+ * than the one that took it: blocks of mixed orders, or with slab=1,
+ * objects of a shared cache and kmallocs of mixed sizes. Every block or
+ * object carries its owner's stamp; a stamp found changed means memory
+ * was handed out twice. Loading succeeds only when no thread found one.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,11 +28,19 @@ MODULE_PARM_DESC(seconds, "how long each thread runs (default 10)");
 static unsigned int max_order = 6;
 module_param(max_order, uint, 0444);
 
+static bool slab;
+module_param(slab, bool, 0444);
+MODULE_PARM_DESC(slab, "objects of a cache and kmallocs instead of page blocks");
+
+static struct kml_cache *cache;
+
 #define HELD 64
 
 struct block {
-	struct page *page;
+	struct page *page;	/* a page block, or */
+	u64 *obj;		/* an object: of @cache when size is 0 */
 	unsigned int order;
+	size_t size;
 	u64 stamp;
 };
 
@@ -48,6 +57,12 @@ static void stamp(struct block *b)
 {
 	unsigned int i;
 
+	if (b->obj) {	/* the first 8 bytes, and the last one when apart */
+		b->obj[0] = b->stamp;
+		if (b->size != 8)
+			((u8 *)b->obj)[(b->size ?: 96) - 1] = (u8)b->stamp;
+		return;
+	}
 	for (i = 0; i < 1u << b->order; i++)
 		*(u64 *)page_address(b->page + i) = b->stamp;
 }
@@ -56,10 +71,38 @@ static void release(struct block *b)
 {
 	unsigned int i;
 
+	if (b->obj) {
+		if (b->obj[0] != b->stamp ||
+		    (b->size != 8 && ((u8 *)b->obj)[(b->size ?: 96) - 1] != (u8)b->stamp))
+			atomic_inc(&corrupt);
+		if (b->size)
+			kml_kfree(b->obj);
+		else
+			kml_cache_free(cache, b->obj);
+		return;
+	}
 	for (i = 0; i < 1u << b->order; i++)
 		if (*(u64 *)page_address(b->page + i) != b->stamp)
 			atomic_inc(&corrupt);
 	kml___free_pages(b->page, b->order);
+}
+
+/* A new block or object; false when memory ran short. */
+static bool take(struct block *b)
+{
+	u32 r = get_random_u32();	/* fresh bits: the caller's chose to take */
+
+	memset(b, 0, sizeof(*b));
+	if (slab && r % 2) {
+		b->size = 8 + (r >> 4) % 2040;
+		b->obj = kml_kmalloc(b->size, GFP_KERNEL);
+	} else if (slab) {
+		b->obj = kml_cache_alloc(cache, GFP_KERNEL);
+	} else {
+		b->order = r % 4 ? 0 : (r >> 4) % (max_order + 1);
+		b->page = kml_alloc_pages(GFP_KERNEL | __GFP_NOWARN, b->order);
+	}
+	return b->obj || b->page;
 }
 
 static int worker(void *arg)
@@ -86,26 +129,24 @@ static int worker(void *arg)
 				if (exchange_n < ARRAY_SIZE(exchange)) {
 					exchange[exchange_n++] = b;
 					b.page = NULL;
+					b.obj = NULL;
 				}
 				spin_unlock(&exchange_lock);
 			}
-			if (b.page)
+			if (b.page || b.obj)
 				release(&b);
-		} else {
-			b.order = r % 4 ? 0 : (r >> 4) % (max_order + 1);
-			b.page = kml_alloc_pages(GFP_KERNEL | __GFP_NOWARN, b.order);
-			if (b.page) {
-				b.stamp = (u64)id << 48 | ++seq;
-				stamp(&b);
-				held[n++] = b;
-			}
+		} else if (take(&b)) {
+			b.stamp = (u64)id << 48 | ++seq;
+			stamp(&b);
+			held[n++] = b;
 		}
 		spin_lock(&exchange_lock);
 		b.page = NULL;
+		b.obj = NULL;
 		if (exchange_n && r % 8 == 0)
 			b = exchange[--exchange_n];
 		spin_unlock(&exchange_lock);
-		if (b.page) {
+		if (b.page || b.obj) {
 			release(&b);
 			atomic_long_inc(&crossed);
 		}
@@ -125,6 +166,11 @@ static int run(void)
 {
 	unsigned int cpu, started = 0;
 
+	if (slab) {
+		cache = kml_cache_create("stress", 96, 0, 0, NULL);
+		if (!cache)
+			return -ENOMEM;
+	}
 	atomic_set(&running, num_online_cpus());
 	for_each_online_cpu(cpu) {
 		struct task_struct *t = kthread_create_on_cpu(worker, (void *)(unsigned long)cpu,
@@ -146,9 +192,10 @@ static int run(void)
 
 		release(&b);
 	}
-	pr_info("%u threads, %ld operations, %ld blocks freed on another CPU, %d corrupt\n",
+	kml_cache_destroy(cache);
+	pr_info("%u threads, %ld operations, %ld %s freed on another CPU, %d corrupt\n",
 		started, atomic_long_read(&ops), atomic_long_read(&crossed),
-		atomic_read(&corrupt));
+		slab ? "objects" : "blocks", atomic_read(&corrupt));
 	return started == num_online_cpus() && !atomic_read(&corrupt) ? 0 : -EIO;
 }
 

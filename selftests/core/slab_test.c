@@ -390,12 +390,21 @@ static void *worker(void *arg)
 
 		if (n < 32 && r % 2) {
 			mine[n] = kml_slab_alloc(shared_cache, false, NULL);
-			if (mine[n])
-				memset(mine[n++], 0x5a, 128);
+			if (mine[n]) {
+				/* stamp: the object's own address, in every word */
+				uintptr_t *w = mine[n++];
+
+				for (unsigned int k = 0; k < 16; k++)
+					w[k] = (uintptr_t)w;
+			}
 		} else if (n) {
 			void *o = mine[--n];
 			void *other = __atomic_exchange_n(&handoff[r % 8], o, __ATOMIC_ACQ_REL);
+			uintptr_t *w = other;
 
+			for (unsigned int k = 0; other && k < 16; k++)
+				if (w[k] != (uintptr_t)w)
+					abort();	/* handed out twice */
 			if (other && kml_slab_free(shared_cache, other, NULL))
 				abort();
 		}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# SMP stress: one kthread per CPU for 10 s (test_kmemlab_stress.ko), then
-# every page is back, in max-order blocks, and validate is clean.
+# SMP stress: one kthread per CPU for 10 s on page blocks, then 10 s on a
+# cache and kmalloc (test_kmemlab_stress.ko); then every slab is reaped,
+# every page is back as after insmod, and validate is clean.
 D=/sys/kernel/debug/kmemlab
 n=0 fails=0
 ok() { n=$((n + 1)); echo "ok $n $1"; }
@@ -13,17 +14,24 @@ clean() { [ -n "$(cat $D/validate)" ] && ! grep -qv ': ok$' $D/validate; }
 baseline() { echo 1 >$D/drain; [ "$(stat free_pages)" = "$(stat baseline_free_pages)" ]; }
 
 echo "TAP version 13"
-echo "1..3"
+echo "1..5"
 [ -d $D ] || { echo "# kmemlab is not loaded"; exit 1; }
 cpus=$(grep -c ^processor /proc/cpuinfo)
 [ "$cpus" -ge 2 ] || { echo "# SKIP needs at least 2 CPUs, has $cpus"; exit 4; }
-if insmod /kmemlab/test_kmemlab_stress.ko seconds=10; then
-	ok "$cpus threads for 10 s: no block handed out twice"
-	rmmod test_kmemlab_stress
-else
-	nok "$cpus threads for 10 s: no block handed out twice"
-fi
-dmesg | grep 'test_kmemlab_stress: .* threads' | tail -n 1 | sed 's/^.*stress: /# /'
+for mode in pages slab; do
+	arg=
+	[ $mode = slab ] && arg=slab=1
+	if insmod /kmemlab/test_kmemlab_stress.ko seconds=10 $arg; then
+		ok "$mode: $cpus threads for 10 s, nothing handed out twice"
+		rmmod test_kmemlab_stress
+	else
+		nok "$mode: $cpus threads for 10 s, nothing handed out twice"
+	fi
+	dmesg | grep 'test_kmemlab_stress: .* threads' | tail -n 1 | sed 's/^.*stress: /# /'
+done
+echo 1 >$D/drain
+slabs=$(awk 'NR > 2 && $1 != "kmem_cache" { n += $15 } END { print n + 0 }' $D/slabinfo)
+if [ "$slabs" = 0 ] && [ ! -d $D/slab/stress ]; then ok "every slab reaped"; else nok "every slab reaped: $slabs left"; fi
 if baseline; then ok "all memory back: $(stat free_pages) pages free, as after insmod"; else nok "all memory back: $(stat free_pages) of $(stat baseline_free_pages) pages free"; fi
 if clean; then ok "validate clean"; else nok "validate clean"; fi
 [ $fails = 0 ]
