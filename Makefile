@@ -76,7 +76,7 @@ $(B)/host-bench/%: selftests/core/%.c selftests/core/host_platform.c $(CORE_SRCS
 	@mkdir -p $(B)/host-bench
 	$(CC) -g -O2 -Wall -Werror -Iselftests/core -o $@ $< selftests/core/host_platform.c $(CORE_SRCS) -lpthread
 
-bench: image $(B)/host-bench/bench_buddy
+bench: image $(B)/host-bench/bench_buddy $(B)/host-bench/bench_slab
 	@scripts/bench.sh
 
 # The guest's /kmemlab: module, test modules, selftests, kselftest runner, tool.

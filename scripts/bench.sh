@@ -20,5 +20,11 @@ awk -v ir="$ir" -v n=$n 'BEGIN { printf "  buddy order-0 kml_buddy_alloc + kml_b
 
 # Debian's kernel zeroes every page it hands out (init_on_alloc=1); kmemlab
 # zeroes only on __GFP_ZERO. Boot with init_on_alloc=0 to compare like with like.
+valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.slab" \
+	--toggle-collect=kml_slab_alloc --toggle-collect=kml_slab_free \
+	build/host-bench/bench_slab $n >/dev/null 2>>"$out/valgrind.log"
+ir=$(awk '/^totals:/ { print $2 }' "$out/callgrind.slab")
+awk -v ir="$ir" -v n=$n 'BEGIN { printf "  slab fast path kml_slab_alloc + kml_slab_free (64 B): %.1f instructions a pair (%d pairs)\n", ir / (n + 1), n }'
+
 echo "== in the VM (init_on_alloc=0): ns per operation, best of 3 rounds each; ratio = kmemlab / kernel"
 scripts/vm.sh --smp 2 --append init_on_alloc=0 --load kmemlab -- kmemlab bench

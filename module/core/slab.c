@@ -364,44 +364,62 @@ static void slab_put(struct kml_cache *c, u32 head, unsigned int i, void *obj)
 }
 
 /*
- * Where @obj lives: sets *head and *i and returns 0, or reports why @obj is
- * not an object of @c and returns -EINVAL.
+ * Where @obj lives, in O(1): a slab of @c is a naturally aligned block of
+ * cache_order pages, so its first page is the page's index rounded down;
+ * the tag and cache id there must be @c's, and the offset must fall on an
+ * object. The index comes from the offset by the reciprocal of the stride:
+ * for off = k * size < 2^22, (off * ceil(2^32 / size)) >> 32 is exactly k,
+ * and multiplying back catches any other offset. Returns false for a
+ * pointer that is not an object of @c.
  */
-static int locate(struct kml_cache *c, const void *obj, u32 *head, unsigned int *i)
+static inline bool obj_index_at(struct kml_cache *c, const void *obj, u32 idx,
+				u32 *head, unsigned int *i)
+{
+	struct kml_page *p;
+	unsigned long off;
+
+	if (unlikely(idx == KML_NIL))
+		return false;
+	*head = idx & ~((1u << c->cache_order) - 1);
+	p = pg(c, *head);
+	if (unlikely(KML_READ(p->pg_tag) != KML_TAG(KML_PG_ALLOC, KML_KIND_SLAB, c->cache_order) ||
+		     p->pg_private != c->cache_id))
+		return false;
+	off = ((unsigned long)obj & (KML_PAGE_SIZE - 1)) + (idx - *head) * KML_PAGE_SIZE;
+	off -= (p->pg_aux >> 16) * KML_CACHE_LINE;	/* the colour */
+	*i = (unsigned int)(((u64)off * c->cache_recip) >> 32);
+	return off < ((unsigned long)KML_PAGE_SIZE << c->cache_order) &&
+	       *i * c->cache_size == off && *i < c->cache_objs;
+}
+
+static inline bool obj_index(struct kml_cache *c, const void *obj, u32 *head,
+			     unsigned int *i)
+{
+	return obj_index_at(c, obj, kml_addr_page(obj), head, i);
+}
+
+/* @obj is not an object of @c: says why, counts it. */
+static noinline int bad_pointer(struct kml_cache *c, const void *obj, const void *caller)
 {
 	struct kml_buddy *b = c->cache_sys->sys_buddy;
-	u32 idx = kml_addr_page(obj), h;
-	const char *why = NULL;
-	size_t off;
-	u16 tag;
+	u32 idx = kml_addr_page(obj);
+	u32 h = idx == KML_NIL ? KML_NIL : kml_buddy_block_head(b, idx);
+	u16 tag = h == KML_NIL ? 0 : KML_READ(b->pages[h].pg_tag);
+	const char *why;
+	unsigned long flags = 0;
 
-	if (idx == KML_NIL) {
+	if (idx == KML_NIL)
 		why = "not in kmemlab's region";
-		goto bad;
-	}
-	h = kml_buddy_block_head(b, idx);
-	tag = h == KML_NIL ? 0 : KML_READ(b->pages[h].pg_tag);
-	if (KML_TAG_STATE(tag) != KML_PG_ALLOC || KML_TAG_KIND(tag) != KML_KIND_SLAB) {
+	else if (KML_TAG_STATE(tag) != KML_PG_ALLOC || KML_TAG_KIND(tag) != KML_KIND_SLAB)
 		why = "not in a slab";
-		goto bad;
-	}
-	if (b->pages[h].pg_private != c->cache_id) {
+	else if (b->pages[h].pg_private != c->cache_id)
 		why = "an object of another cache";
-		goto bad;
-	}
-	off = (const char *)obj - slab_first(c, h);
-	if ((const char *)obj < slab_first(c, h) || off % c->cache_size ||
-	    off / c->cache_size >= c->cache_objs) {
+	else
 		why = "not the start of an object (inside one, or in the slab's slack)";
-		goto bad;
-	}
-	*head = h;
-	*i = off / c->cache_size;
-	return 0;
-bad:
+	kml_lock(&c->cache_lock, flags);
 	c->cache_errors++;
-	kml_err("%s: free of %p: %s, from " KML_PS "\n", c->cache_name, obj, why,
-		kml_caller());
+	kml_unlock(&c->cache_lock, flags);
+	kml_err("%s: free of %p: %s, from " KML_PS "\n", c->cache_name, obj, why, caller);
 	return -EINVAL;
 }
 
@@ -481,6 +499,7 @@ static int cache_setup(struct kml_slab_sys *sys, struct kml_cache *c,
 			break;
 		}
 	}
+	c->cache_recip = (u32)((((u64)1 << 32) + c->cache_size - 1) / c->cache_size);
 	c->cache_colours = (KML_PAGE_SIZE << c->cache_order) - c->cache_objs * c->cache_size;
 	c->cache_colours = c->cache_colours / KML_CACHE_LINE + 1;
 	if (c->cache_colours > 0xffff)
@@ -540,13 +559,11 @@ static void cpu_flush(struct kml_cache *c, struct kml_slab_cpu *cc, unsigned int
 
 	kml_lock(&c->cache_lock, flags);
 	for (k = 0; k < n && k < cc->cpu_avail; k++) {
-		void *obj = cc->cpu_objs[k];
-		u32 idx = kml_addr_page(obj), head;
-		size_t off;
+		unsigned int i;
+		u32 head;
 
-		head = kml_buddy_block_head(c->cache_sys->sys_buddy, idx);
-		off = (char *)obj - slab_first(c, head);
-		slab_put(c, head, off / c->cache_size, obj);
+		if (obj_index(c, cc->cpu_objs[k], &head, &i))	/* checked on free */
+			slab_put(c, head, i, cc->cpu_objs[k]);
 	}
 	kml_unlock(&c->cache_lock, flags);
 	/* Keep the most recently freed (cache-hot) objects. */
@@ -705,22 +722,23 @@ static noinline bool cpu_refill(struct kml_cache *c, struct kml_slab_cpu *cc)
 	return cc->cpu_avail;
 }
 
-static inline void *alloc_caller(struct kml_cache *c, bool zero, const void *caller)
+/* The magazine was empty or there is none: refill, grow, or go to slabs. */
+static noinline void *alloc_miss(struct kml_cache *c, bool zero, const void *caller)
 {
 	unsigned long flags = 0;
 	void *obj = NULL;
 
-	while (likely(c->cache_cpu_limit)) {
+	while (c->cache_cpu_limit) {
 		struct kml_slab_cpu *cc = &c->cache_cpu[kml_cpu_get()];
 
 		kml_lock(&cc->cpu_lock, flags);
-		if (likely(cc->cpu_avail) || cpu_refill(c, cc)) {
+		if (cc->cpu_avail || cpu_refill(c, cc)) {
 			obj = cc->cpu_objs[--cc->cpu_avail];
 			cc->cpu_allocs++;
 		}
 		kml_unlock(&cc->cpu_lock, flags);
 		kml_cpu_put();
-		if (likely(obj))
+		if (obj)
 			goto out;
 		if (slab_grow(c) == KML_NIL)
 			return NULL;
@@ -732,6 +750,31 @@ out:
 	if (zero)
 		memset(obj, 0, c->cache_object_size);
 	return obj;
+}
+
+static inline void *alloc_caller(struct kml_cache *c, bool zero, const void *caller)
+{
+	struct kml_slab_cpu *cc;
+	unsigned long flags = 0;
+	void *obj = NULL;
+
+	if (likely(c->cache_cpu_limit)) {
+		cc = &c->cache_cpu[kml_cpu_get()];
+		kml_lock(&cc->cpu_lock, flags);
+		if (likely(cc->cpu_avail)) {
+			obj = cc->cpu_objs[--cc->cpu_avail];
+			cc->cpu_allocs++;
+		}
+		kml_unlock(&cc->cpu_lock, flags);
+		kml_cpu_put();
+		if (likely(obj && !zero))
+			return obj;
+	}
+	if (obj) {
+		memset(obj, 0, c->cache_object_size);
+		return obj;
+	}
+	return alloc_miss(c, zero, caller);
 }
 
 void *kml_slab_alloc(struct kml_cache *c, bool zero, const void *caller)
@@ -756,34 +799,59 @@ static noinline int free_slow(struct kml_cache *c, void *obj, u32 head, unsigned
 	return err;
 }
 
-static int free_caller(struct kml_cache *c, void *obj, const void *caller)
+/* The magazine is full: flush half of it, then take @obj. */
+static noinline void free_miss(struct kml_cache *c, struct kml_slab_cpu *cc, void *obj)
+{
+	cpu_flush(c, cc, c->cache_cpu_batch);
+	cc->cpu_objs[cc->cpu_avail++] = obj;
+	cc->cpu_frees++;
+}
+
+static noinline int magazine_double_free(struct kml_cache *c, void *obj)
+{
+	unsigned long flags = 0;
+
+	kml_lock(&c->cache_lock, flags);
+	report(c, obj, "double free (the object is in this CPU's magazine)");
+	kml_unlock(&c->cache_lock, flags);
+	return -EINVAL;
+}
+
+/* @obj is object @i of the slab at @head of @c. */
+static inline int free_object(struct kml_cache *c, void *obj, u32 head, unsigned int i,
+			      const void *caller)
 {
 	unsigned long flags = 0;
 	struct kml_slab_cpu *cc;
-	unsigned int i;
-	u32 head;
+	bool again;
 
-	if (unlikely(locate(c, obj, &head, &i)))
-		return -EINVAL;
-	if (!c->cache_cpu_limit)
+	if (unlikely(!c->cache_cpu_limit))
 		return free_slow(c, obj, head, i, caller);
 	cc = &c->cache_cpu[kml_cpu_get()];
 	kml_lock(&cc->cpu_lock, flags);
-	if (unlikely(cc->cpu_avail && cc->cpu_objs[cc->cpu_avail - 1] == obj)) {
-		kml_unlock(&cc->cpu_lock, flags);
-		kml_cpu_put();
-		kml_lock(&c->cache_lock, flags);
-		report(c, obj, "double free (the object is in this CPU's magazine)");
-		kml_unlock(&c->cache_lock, flags);
-		return -EINVAL;
+	/* The one double free a magazine can see cheaply: the last object. */
+	again = cc->cpu_avail && cc->cpu_objs[cc->cpu_avail - 1] == obj;
+	if (likely(!again)) {
+		if (likely(cc->cpu_avail < c->cache_cpu_limit)) {
+			cc->cpu_objs[cc->cpu_avail++] = obj;
+			cc->cpu_frees++;
+		} else {
+			free_miss(c, cc, obj);
+		}
 	}
-	if (unlikely(cc->cpu_avail == c->cache_cpu_limit))
-		cpu_flush(c, cc, c->cache_cpu_batch);
-	cc->cpu_objs[cc->cpu_avail++] = obj;
-	cc->cpu_frees++;
 	kml_unlock(&cc->cpu_lock, flags);
 	kml_cpu_put();
-	return 0;
+	return unlikely(again) ? magazine_double_free(c, obj) : 0;
+}
+
+static inline int free_caller(struct kml_cache *c, void *obj, const void *caller)
+{
+	unsigned int i;
+	u32 head;
+
+	if (unlikely(!obj_index(c, obj, &head, &i)))
+		return bad_pointer(c, obj, caller);
+	return free_object(c, obj, head, i, caller);
 }
 
 int kml_slab_free(struct kml_cache *c, void *obj, const void *caller)
@@ -793,15 +861,26 @@ int kml_slab_free(struct kml_cache *c, void *obj, const void *caller)
 
 /* ---- kmalloc ---- */
 
+/*
+ * The general cache for @size: as Linux's kmalloc_index, a table for the
+ * small sizes (so that 65..96 and 129..192 have their own classes) and the
+ * power of two above.
+ */
+static const u8 small_index[24] = {	/* by (size - 1) / 8, sizes 1..192 */
+	0, 1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6,
+};
+
 struct kml_cache *kml_slab_kmalloc_cache(struct kml_slab_sys *sys, size_t size)
 {
 	unsigned int i;
 
-	if (size > sys->sys_kmalloc_max)
+	if (unlikely(size > sys->sys_kmalloc_max))
 		return NULL;
-	for (i = 0; kmalloc_sizes[i] < size; i++)
-		;
-	return sys->sys_kmalloc[i];
+	if (size <= 192)
+		return sys->sys_kmalloc[size ? small_index[(size - 1) / 8] : 0];
+	/* 256 is index 7: one more per doubling. */
+	i = 64 - __builtin_clzll((unsigned long long)size - 1);	/* ceil(log2) */
+	return sys->sys_kmalloc[i - 1];
 }
 
 void *kml_slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero,
@@ -869,12 +948,26 @@ static struct kml_cache *owner_of(struct kml_slab_sys *sys, const void *p, int *
 
 void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, const void *caller)
 {
+	struct kml_buddy *b = sys->sys_buddy;
 	struct kml_cache *c;
 	unsigned long flags = 0;
+	u32 idx, head;
+	unsigned int i;
 	int order;
 
 	if (!p || p == KML_ZERO_SIZE_PTR)
 		return;
+	/* The common case first: an object of an order-0 slab. */
+	idx = kml_addr_page(p);
+	if (likely(idx != KML_NIL) &&
+	    KML_TAG_KIND(KML_READ(b->pages[idx].pg_tag)) == KML_KIND_SLAB &&
+	    KML_TAG_STATE(KML_READ(b->pages[idx].pg_tag)) == KML_PG_ALLOC) {
+		c = sys->sys_caches[b->pages[idx].pg_private];
+		if (likely(c && obj_index_at(c, p, idx, &head, &i))) {
+			free_object(c, (void *)p, head, i, caller);
+			return;
+		}
+	}
 	c = owner_of(sys, p, &order, "kfree", caller);
 	if (c) {
 		free_caller(c, (void *)p, caller);
@@ -1143,7 +1236,7 @@ unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
 			u32 head;
 			unsigned int i;
 
-			if (locate(c, cc->cpu_objs[k], &head, &i))
+			if (!obj_index(c, cc->cpu_objs[k], &head, &i))
 				violation(&v, c, "cpu %u magazine holds a foreign %p",
 					  cpu, cc->cpu_objs[k]);
 		}

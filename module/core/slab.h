@@ -58,6 +58,7 @@ struct kml_cache {
 	unsigned int cache_order;	/* slab order */
 	unsigned int cache_objs;	/* objects per slab */
 	unsigned int cache_free_off;	/* the free link's offset in a stride */
+	u32 cache_recip;		/* ceil(2^32 / cache_size): offset -> index */
 	unsigned int cache_track_off;	/* two struct kml_track, or 0 */
 	unsigned int cache_colours;	/* colour offsets 0..colours-1 lines */
 	unsigned int cache_cpu_limit;	/* magazine size, 0 without one */
