@@ -133,18 +133,22 @@ static void memory(struct side *s)
 	struct kml_cache_info info;
 	unsigned long i, n, kml_pages = 0, k_pages = 0;
 
-	for (n = 0; n < LIVE; n++)
-		if (!(objs[n] = kml_cache_alloc(s->kml, GFP_KERNEL)))
+	for (n = 0; n < LIVE; n++) {
+		objs[n] = kml_cache_alloc(s->kml, GFP_KERNEL);
+		if (!objs[n])
 			break;
+	}
 	if (n == LIVE) {
 		kml_cache_info(s->kml, &info);
 		kml_pages = info.num_slabs << info.order;
 	}
 	for (i = 0; i < n; i++)
 		kml_cache_free(s->kml, objs[i]);
-	for (n = 0; n < LIVE; n++)
-		if (!(objs[n] = kmem_cache_alloc(s->kernel, GFP_KERNEL)))
+	for (n = 0; n < LIVE; n++) {
+		objs[n] = kmem_cache_alloc(s->kernel, GFP_KERNEL);
+		if (!objs[n])
 			break;
+	}
 	for (i = 0; i < n; i++)
 		kmem_cache_free(s->kernel, objs[i]);	/* pointers still counted below */
 	if (n == LIVE && kml_pages)
