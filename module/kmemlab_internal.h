@@ -53,6 +53,9 @@ int kml_slabinfo_show(struct seq_file *m, void *v);
 unsigned long kml_slab_validate_all(struct seq_file *m);
 void kml_slab_shrink_all(void);
 
+int kml_device_init(void);
+void kml_device_exit(void);
+
 struct dentry *kml_debugfs_dir(void);
 int kml_debugfs_init(void);
 void kml_debugfs_exit(void);

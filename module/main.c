@@ -45,6 +45,9 @@ static int __init kmemlab_init(void)
 	err = kml_slab_api_init(kml_debugfs_dir());
 	if (err)
 		goto out_debugfs;
+	err = kml_device_init();
+	if (err)
+		goto out_slab;
 	kml_buddy_drain(&kml_buddy);
 	kml_baseline_free = kml_buddy_free_pages(&kml_buddy);
 	meta = kml_buddy_meta_bytes(kml_region.npages, kml_buddy.nr_pcp) +
@@ -55,6 +58,8 @@ static int __init kmemlab_init(void)
 		meta * 10000 / (kml_region.npages * PAGE_SIZE) % 100);
 	return 0;
 
+out_slab:
+	kml_slab_api_exit();
 out_debugfs:
 	kml_debugfs_exit();
 out_buddy:
@@ -68,6 +73,7 @@ static void __exit kmemlab_exit(void)
 {
 	unsigned long npages = kml_region.npages, left;
 
+	kml_device_exit();
 	kml_debugfs_exit();
 	kml_vmalloc_exit();
 	kml_slab_api_exit();

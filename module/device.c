@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * device.c - /dev/kmemlab: kernel allocations driven from user space by
+ * handle (see include/uapi/kmemlab.h).
+ *
+ * Each open file keeps its handles in an xarray under its own mutex; a
+ * handle names a cache this file made, an object of such a cache, or a
+ * kmalloc'd block. Nothing is ever addressed by kernel pointer, one file
+ * cannot see another's handles, and release frees what the file holds:
+ * objects first, then caches.
+ */
+#include <linux/ctype.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+#include "kmemlab_internal.h"
+#include "include/kmemlab.h"
+#include "include/uapi/kmemlab.h"
+
+enum { H_CACHE = 1, H_OBJ, H_KMALLOC };
+
+struct kml_handle {
+	int type;
+	void *ptr;			/* the cache, object or block */
+	struct kml_handle *cache;	/* H_OBJ: its cache's handle */
+	unsigned long live;		/* H_CACHE: this file's objects in it */
+};
+
+struct kml_file {
+	struct mutex lock;		/* handles and each handle's fields */
+	struct xarray handles;
+};
+
+#define MAX_OBJECT	(4u << 20)
+#define CACHE_FLAGS	(KMEMLAB_CACHE_DEBUG_CHECKS | KMEMLAB_CACHE_DEBUG_REDZONE | \
+			 KMEMLAB_CACHE_DEBUG_POISON | KMEMLAB_CACHE_DEBUG_OWNER | \
+			 KMEMLAB_CACHE_HWCACHE_ALIGN)
+
+static int kml_open(struct inode *inode, struct file *file)
+{
+	struct kml_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
+
+	if (!f)
+		return -ENOMEM;
+	mutex_init(&f->lock);
+	xa_init_flags(&f->handles, XA_FLAGS_ALLOC1);
+	file->private_data = f;
+	return 0;
+}
+
+static void release_handle(struct kml_handle *h)
+{
+	switch (h->type) {
+	case H_OBJ:
+		kml_cache_free(h->cache->ptr, h->ptr);
+		h->cache->live--;
+		break;
+	case H_KMALLOC:
+		kml_kfree(h->ptr);
+		break;
+	case H_CACHE:
+		kml_cache_destroy(h->ptr);
+		break;
+	}
+	kfree(h);
+}
+
+static int kml_release(struct inode *inode, struct file *file)
+{
+	struct kml_file *f = file->private_data;
+	struct kml_handle *h;
+	unsigned long id;
+	int pass;
+
+	/* Objects before the caches they live in. */
+	for (pass = 0; pass < 2; pass++)
+		xa_for_each(&f->handles, id, h)
+			if ((h->type == H_CACHE) == pass) {
+				xa_erase(&f->handles, id);
+				release_handle(h);
+			}
+	xa_destroy(&f->handles);
+	kfree(f);
+	return 0;
+}
+
+static struct kml_handle *lookup(struct kml_file *f, u32 id, int type, int *err)
+{
+	struct kml_handle *h = id ? xa_load(&f->handles, id) : NULL;
+
+	*err = !h ? -ENOENT : h->type != type ? -EINVAL : 0;
+	return *err ? NULL : h;
+}
+
+static int add_handle(struct kml_file *f, int type, void *ptr, struct kml_handle *cache,
+		      u32 *id)
+{
+	struct kml_handle *h = kzalloc(sizeof(*h), GFP_KERNEL);
+	int err;
+
+	if (!h)
+		return -ENOMEM;
+	h->type = type;
+	h->ptr = ptr;
+	h->cache = cache;
+	err = xa_alloc(&f->handles, id, h, XA_LIMIT(1, KMEMLAB_MAX_HANDLES), GFP_KERNEL);
+	if (err) {
+		kfree(h);
+		return err == -EBUSY ? -ENOSPC : err;
+	}
+	if (cache)
+		cache->live++;
+	return 0;
+}
+
+static bool name_ok(const char *name)
+{
+	const char *p;
+
+	for (p = name; *p; p++)
+		if (!isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
+			return false;
+	return p != name;
+}
+
+static long cache_create(struct kml_file *f, void __user *arg)
+{
+	struct kmemlab_cache_req req;
+	char name[KMEMLAB_NAME_MAX + 1];
+	struct kml_cache *c;
+	long len;
+	int err;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved[0] || req.reserved[1] || req.flags & ~CACHE_FLAGS ||
+	    !req.size || req.size > MAX_OBJECT ||
+	    (req.align & (req.align - 1)) || req.align > PAGE_SIZE)
+		return -EINVAL;
+	len = strncpy_from_user(name, u64_to_user_ptr(req.name), sizeof(name));
+	if (len < 0)
+		return -EFAULT;
+	if (len == sizeof(name))
+		return -ENAMETOOLONG;
+	if (!name_ok(name))
+		return -EINVAL;
+	/* The uapi flag bits are the KML_SLAB_* bits. */
+	c = kml_cache_create(name, req.size, req.align, req.flags, NULL);
+	if (!c)
+		return -EINVAL;
+	mutex_lock(&f->lock);
+	err = add_handle(f, H_CACHE, c, NULL, &req.handle);
+	mutex_unlock(&f->lock);
+	if (err) {
+		kml_cache_destroy(c);
+		return err;
+	}
+	if (copy_to_user(arg, &req, sizeof(req)))
+		return -EFAULT;		/* the cache stays, freed at close */
+	return 0;
+}
+
+static long obj_op(struct kml_file *f, unsigned int cmd, void __user *arg)
+{
+	gfp_t gfp = GFP_KERNEL;
+	struct kmemlab_obj_req req;
+	struct kml_handle *h, *c;
+	void *p;
+	int err = 0;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved[0] || req.reserved[1] || req.flags & ~KMEMLAB_OBJ_ZERO)
+		return -EINVAL;
+	if (req.flags & KMEMLAB_OBJ_ZERO)
+		gfp |= __GFP_ZERO;
+	mutex_lock(&f->lock);
+	switch (cmd) {
+	case KMEMLAB_IOC_CACHE_DESTROY:
+		c = lookup(f, req.cache, H_CACHE, &err);
+		if (c && c->live)
+			err = -EBUSY;
+		else if (c)
+			release_handle(xa_erase(&f->handles, req.cache));
+		break;
+	case KMEMLAB_IOC_CACHE_ALLOC:
+		c = lookup(f, req.cache, H_CACHE, &err);
+		if (!c)
+			break;
+		p = kml_cache_alloc(c->ptr, gfp);
+		if (!p) {
+			err = -ENOMEM;
+			break;
+		}
+		err = add_handle(f, H_OBJ, p, c, &req.handle);
+		if (err)
+			kml_cache_free(c->ptr, p);
+		else
+			req.size = ((struct kml_cache *)c->ptr)->cache_object_size;
+		break;
+	case KMEMLAB_IOC_KMALLOC:
+		if (!req.size || req.size > MAX_OBJECT) {
+			err = -EINVAL;
+			break;
+		}
+		p = kml_kmalloc(req.size, gfp | __GFP_NOWARN);
+		if (!p) {
+			err = -ENOMEM;
+			break;
+		}
+		err = add_handle(f, H_KMALLOC, p, NULL, &req.handle);
+		if (err)
+			kml_kfree(p);
+		else
+			req.size = kml_ksize(p);
+		break;
+	case KMEMLAB_IOC_CACHE_FREE:
+	case KMEMLAB_IOC_KFREE:
+		h = lookup(f, req.handle, cmd == KMEMLAB_IOC_KFREE ? H_KMALLOC : H_OBJ, &err);
+		if (h)
+			release_handle(xa_erase(&f->handles, req.handle));
+		break;
+	}
+	mutex_unlock(&f->lock);
+	if (!err && copy_to_user(arg, &req, sizeof(req)))
+		err = -EFAULT;
+	return err;
+}
+
+static long kml_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct kml_file *f = file->private_data;
+
+	switch (cmd) {
+	case KMEMLAB_IOC_CACHE_CREATE:
+		return cache_create(f, (void __user *)arg);
+	case KMEMLAB_IOC_CACHE_DESTROY:
+	case KMEMLAB_IOC_CACHE_ALLOC:
+	case KMEMLAB_IOC_CACHE_FREE:
+	case KMEMLAB_IOC_KMALLOC:
+	case KMEMLAB_IOC_KFREE:
+		return obj_op(f, cmd, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations kml_fops = {
+	.owner = THIS_MODULE,
+	.open = kml_open,
+	.release = kml_release,
+	.unlocked_ioctl = kml_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice kml_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "kmemlab",
+	.fops = &kml_fops,
+	.mode = 0600,
+};
+
+int kml_device_init(void)
+{
+	int err = misc_register(&kml_misc);
+
+	if (err)
+		pr_err("kmemlab: cannot register /dev/kmemlab: %d\n", err);
+	return err;
+}
+
+void kml_device_exit(void)
+{
+	misc_deregister(&kml_misc);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * kmemlab's ioctl ABI on /dev/kmemlab. Every structure is made of __u32
+ * and __u64 with natural alignment and no implicit padding; reserved
+ * fields must be zero (else EINVAL); user pointers travel in __u64.
+ * Unknown commands fail with ENOTTY.
+ *
+ * Kernel allocations on behalf of user space (for tests and the demo) are
+ * named by handles: small numbers that are valid only on the open file
+ * that made them. Closing the file frees every object and destroys every
+ * cache it made. Each open file holds at most KMEMLAB_MAX_HANDLES.
+ */
+#ifndef _UAPI_KMEMLAB_H
+#define _UAPI_KMEMLAB_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define KMEMLAB_IOC_MAGIC	0xDE
+#define KMEMLAB_MAX_HANDLES	65536
+#define KMEMLAB_NAME_MAX	31	/* bytes of a cache name, without NUL */
+
+/* Cache flags: KMEMLAB_CACHE_DEBUG_* as slub_debug=F, Z, P, U. */
+#define KMEMLAB_CACHE_DEBUG_CHECKS	0x01
+#define KMEMLAB_CACHE_DEBUG_REDZONE	0x02
+#define KMEMLAB_CACHE_DEBUG_POISON	0x04
+#define KMEMLAB_CACHE_DEBUG_OWNER	0x08
+#define KMEMLAB_CACHE_HWCACHE_ALIGN	0x10
+
+/* Object flags. */
+#define KMEMLAB_OBJ_ZERO		0x01	/* __GFP_ZERO */
+
+struct kmemlab_cache_req {
+	__u64 name;		/* in: user pointer to a NUL-terminated name:
+				 * letters, digits, '-', '_', '.' */
+	__u32 size;		/* in: object size, 1 .. 4 MiB */
+	__u32 align;		/* in: 0 or a power of two up to 4096 */
+	__u32 flags;		/* in: KMEMLAB_CACHE_* */
+	__u32 handle;		/* out: the cache */
+	__u64 reserved[2];
+};
+
+struct kmemlab_obj_req {
+	__u32 cache;		/* in: a cache handle (CACHE_ALLOC, CACHE_DESTROY) */
+	__u32 size;		/* in: bytes (KMALLOC); out: usable size (ksize) */
+	__u32 flags;		/* in: KMEMLAB_OBJ_* */
+	__u32 handle;		/* out: the object (CACHE_ALLOC, KMALLOC);
+				 * in: the object to free (CACHE_FREE, KFREE) */
+	__u64 reserved[2];
+};
+
+#define KMEMLAB_IOC_CACHE_CREATE  _IOWR(KMEMLAB_IOC_MAGIC, 1, struct kmemlab_cache_req)
+#define KMEMLAB_IOC_CACHE_DESTROY _IOWR(KMEMLAB_IOC_MAGIC, 2, struct kmemlab_obj_req)
+#define KMEMLAB_IOC_CACHE_ALLOC   _IOWR(KMEMLAB_IOC_MAGIC, 3, struct kmemlab_obj_req)
+#define KMEMLAB_IOC_CACHE_FREE    _IOWR(KMEMLAB_IOC_MAGIC, 4, struct kmemlab_obj_req)
+#define KMEMLAB_IOC_KMALLOC       _IOWR(KMEMLAB_IOC_MAGIC, 5, struct kmemlab_obj_req)
+#define KMEMLAB_IOC_KFREE         _IOWR(KMEMLAB_IOC_MAGIC, 6, struct kmemlab_obj_req)
+
+#endif /* _UAPI_KMEMLAB_H */
