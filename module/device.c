@@ -79,7 +79,7 @@ static int kml_release(struct inode *inode, struct file *file)
 	/* Objects before the caches they live in. */
 	for (pass = 0; pass < 2; pass++)
 		xa_for_each(&f->handles, id, h)
-			if ((h->type == H_CACHE) == pass) {
+			if (pass == (h->type == H_CACHE)) {
 				xa_erase(&f->handles, id);
 				release_handle(h);
 			}

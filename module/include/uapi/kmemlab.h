@@ -30,9 +30,12 @@
 /* Object flags. */
 #define KMEMLAB_OBJ_ZERO		0x01	/* __GFP_ZERO */
 
+/*
+ * name: user pointer to a NUL-terminated name of letters, digits, '-', '_'
+ * and '.'. handle (out): the new cache's handle.
+ */
 struct kmemlab_cache_req {
-	__u64 name;		/* in: user pointer to a NUL-terminated name:
-				 * letters, digits, '-', '_', '.' */
+	__u64 name;		/* in */
 	__u32 size;		/* in: object size, 1 .. 4 MiB */
 	__u32 align;		/* in: 0 or a power of two up to 4096 */
 	__u32 flags;		/* in: KMEMLAB_CACHE_* */
@@ -40,12 +43,17 @@ struct kmemlab_cache_req {
 	__u64 reserved[2];
 };
 
+/*
+ * cache (in): a cache handle, for CACHE_ALLOC and CACHE_DESTROY.
+ * size: in, the bytes to kmalloc; out, the usable size (ksize).
+ * handle: out, the new object (CACHE_ALLOC, KMALLOC); in, the object to
+ * free (CACHE_FREE, KFREE).
+ */
 struct kmemlab_obj_req {
-	__u32 cache;		/* in: a cache handle (CACHE_ALLOC, CACHE_DESTROY) */
-	__u32 size;		/* in: bytes (KMALLOC); out: usable size (ksize) */
+	__u32 cache;
+	__u32 size;
 	__u32 flags;		/* in: KMEMLAB_OBJ_* */
-	__u32 handle;		/* out: the object (CACHE_ALLOC, KMALLOC);
-				 * in: the object to free (CACHE_FREE, KFREE) */
+	__u32 handle;
 	__u64 reserved[2];
 };
 
