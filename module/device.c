@@ -76,13 +76,16 @@ static int kml_release(struct inode *inode, struct file *file)
 	unsigned long id;
 	int pass;
 
-	/* Objects before the caches they live in. */
+	/* Objects (pass 0) before the caches they live in (pass 1). */
 	for (pass = 0; pass < 2; pass++)
-		xa_for_each(&f->handles, id, h)
-			if (pass == (h->type == H_CACHE)) {
-				xa_erase(&f->handles, id);
-				release_handle(h);
-			}
+		xa_for_each(&f->handles, id, h) {
+			bool cache = h->type == H_CACHE;
+
+			if (cache != pass)
+				continue;
+			xa_erase(&f->handles, id);
+			release_handle(h);
+		}
 	xa_destroy(&f->handles);
 	kfree(f);
 	return 0;
