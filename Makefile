@@ -17,10 +17,17 @@ HOST_TESTS := $(patsubst selftests/core/%.c,$(B)/host/%,$(wildcard selftests/cor
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 HOST_CFLAGS := -g -O1 -Wall -Werror -I$(KSFT) -Iselftests/core $(SANITIZE)
 
-.PHONY: all deps module module-debug kbuild selftests host-tests image image-debug guest-image \
+.PHONY: all tools deps module module-debug kbuild selftests host-tests image image-debug guest-image \
 	check check-debug demo vm lint bench clean
 
-all: module selftests host-tests
+all: module selftests host-tests tools
+
+# User-space tools that go into the guest.
+tools: $(B)/tools/kmlctl
+
+$(B)/tools/%: tools/%.c module/include/uapi/kmemlab.h
+	@mkdir -p $(B)/tools
+	$(CC) -O2 -Wall -Wextra -Werror -Imodule/include/uapi -o $@ $<
 
 deps:
 	@scripts/deps.sh
@@ -80,10 +87,10 @@ bench: image $(B)/host-bench/bench_buddy $(B)/host-bench/bench_slab
 	@scripts/bench.sh
 
 # The guest's /kmemlab: module, test modules, selftests, kselftest runner, tool.
-image: module selftests
+image: module selftests tools
 	@$(MAKE) --no-print-directory guest-image FLAVOUR=std
 
-image-debug: module-debug selftests
+image-debug: module-debug selftests tools
 	@$(MAKE) --no-print-directory guest-image FLAVOUR=debug
 
 guest-image:
@@ -98,6 +105,7 @@ guest-image:
 	   echo "/bin/busybox /bin/busybox"; \
 	   echo "/usr/bin/timeout /usr/bin/timeout"; \
 	   echo "scripts/kmemlab /kmemlab/bin/kmemlab"; \
+	   echo "$(B)/tools/kmlctl /kmemlab/bin/kmlctl"; \
 	   for k in $(FDIR)/kbuild/*.ko; do echo "$$k /kmemlab/$$(basename $$k)"; done; \
 	   echo "$(KSFT)/kselftest /kmemlab/selftests/kselftest"; \
 	   echo "$(KSFT)/run_kselftest.sh /kmemlab/selftests/run_kselftest.sh"; \
@@ -119,7 +127,7 @@ vm: image
 	scripts/vm.sh --load kmemlab
 
 lint: $(KSRC)/.stamp
-	@files=$$(git ls-files --cached --others --exclude-standard 'module/*.c' 'module/*.h' 'shim/*.c' 'shim/*.h'); \
+	@files=$$(git ls-files --cached --others --exclude-standard 'module/*.c' 'module/*.h' 'shim/*.c' 'shim/*.h' 'tools/*.c'); \
 	perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --quiet -f $$files \
 		&& echo "lint: clean ($$(echo $$files | wc -w) files)"
 
