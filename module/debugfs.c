@@ -66,7 +66,9 @@ static void snapshot(unsigned long *nr_free)
 		nr_free[o] = KML_READ(kml_buddy.nr_free[o]);
 }
 
-static int extfrag_index_show(struct seq_file *m, void *v)
+/* One row of an mm/vmstat.c index: "Node 0, zone kmemlab" then each order. */
+static void index_row(struct seq_file *m, const char *fmt,
+		      int (*index)(const unsigned long *, unsigned int, unsigned int))
 {
 	unsigned long nr_free[KML_MAX_ORDER_LIMIT + 1];
 	unsigned int o;
@@ -74,28 +76,23 @@ static int extfrag_index_show(struct seq_file *m, void *v)
 	snapshot(nr_free);
 	print_zone(m);
 	for (o = 0; o <= kml_buddy.max_order; o++) {
-		int i = kml_frag_index(nr_free, kml_buddy.max_order, o);
+		int i = index(nr_free, kml_buddy.max_order, o);
 
-		seq_printf(m, "%2d.%03d ", i / 1000, i % 1000);
+		seq_printf(m, fmt, i / 1000, i % 1000);
 	}
 	seq_putc(m, '\n');
+}
+
+static int extfrag_index_show(struct seq_file *m, void *v)
+{
+	index_row(m, "%2d.%03d ", kml_frag_index);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(extfrag_index);
 
 static int unusable_index_show(struct seq_file *m, void *v)
 {
-	unsigned long nr_free[KML_MAX_ORDER_LIMIT + 1];
-	unsigned int o;
-
-	snapshot(nr_free);
-	print_zone(m);
-	for (o = 0; o <= kml_buddy.max_order; o++) {
-		int i = kml_unusable_index(nr_free, kml_buddy.max_order, o);
-
-		seq_printf(m, "%d.%03d ", i / 1000, i % 1000);
-	}
-	seq_putc(m, '\n');
+	index_row(m, "%d.%03d ", kml_unusable_index);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(unusable_index);
@@ -204,7 +201,7 @@ static int stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
 
-static __printf(2, 3) void seq_print_fn(void *ctx, const char *fmt, ...)
+__printf(2, 3) void kml_seq_print(void *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -215,7 +212,7 @@ static __printf(2, 3) void seq_print_fn(void *ctx, const char *fmt, ...)
 
 static int validate_show(struct seq_file *m, void *v)
 {
-	unsigned long n = kml_buddy_validate(&kml_buddy, seq_print_fn, m);
+	unsigned long n = kml_buddy_validate(&kml_buddy, kml_seq_print, m);
 
 	if (n)
 		seq_printf(m, "buddy: %lu violations\n", n);

@@ -57,6 +57,8 @@ int kml_device_init(void);
 void kml_device_exit(void);
 
 struct dentry *kml_debugfs_dir(void);
+/* A kml_print_fn that prints into a seq_file. */
+__printf(2, 3) void kml_seq_print(void *ctx, const char *fmt, ...);
 int kml_debugfs_init(void);
 void kml_debugfs_exit(void);
 

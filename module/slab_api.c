@@ -274,19 +274,10 @@ static int cache_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(cache_stats);
 
-static __printf(2, 3) void seq_print_fn(void *ctx, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	seq_vprintf(ctx, fmt, ap);
-	va_end(ap);
-}
-
 static int cache_validate_show(struct seq_file *m, void *v)
 {
 	struct kml_cache *c = m->private;
-	unsigned long n = kml_slab_validate(c, seq_print_fn, m);
+	unsigned long n = kml_slab_validate(c, kml_seq_print, m);
 
 	seq_printf(m, "%s: %s", c->cache_name, n ? "" : "ok\n");
 	if (n)
@@ -316,7 +307,7 @@ unsigned long kml_slab_validate_all(struct seq_file *m)
 	spin_lock_irqsave(&kml_slab.sys_lock, flags);
 	for (id = 0; id < KML_MAX_CACHES; id++)
 		if (kml_slab.sys_caches[id])
-			errors += kml_slab_validate(kml_slab.sys_caches[id], seq_print_fn, m);
+			errors += kml_slab_validate(kml_slab.sys_caches[id], kml_seq_print, m);
 	spin_unlock_irqrestore(&kml_slab.sys_lock, flags);
 	return errors;
 }

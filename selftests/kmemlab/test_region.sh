@@ -3,28 +3,12 @@
 # Module parameters: regions from 4 MiB to 1 GiB, a small max_order, and
 # the refusals (bad size, bad order, more than Linux can give) that must
 # leave nothing behind. Reloads kmemlab as it found it.
-D=/sys/kernel/debug/kmemlab
+. ./lib.sh
 P=/sys/module/kmemlab/parameters
-n=0 fails=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $1"; }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
-stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
-# validate prints one "...: ok" line per allocator when all is well.
-clean() { [ -n "$(cat $D/validate)" ] && ! grep -qv ': ok$' $D/validate; }
-# After a drain, as many pages free as right after insmod.
-baseline() { echo 1 >$D/drain; [ "$(stat free_pages)" = "$(stat baseline_free_pages)" ]; }
-memfree() {
-	pcp=$(awk '$1 == "count:" { n += $2 } END { print n * 4 }' /proc/zoneinfo)
-	awk -v p="$pcp" '$1 == "MemFree:" { print $2 + p }' /proc/meminfo
-}
 top_blocks() { awk -v t="$(stat max_order)" '/kmemlab/ { print $(5 + t) }' $D/buddyinfo; }
-# Pages in free lists and on per-CPU lists, as buddyinfo and stats show them.
 load() { insmod /kmemlab/kmemlab.ko "$@" 2>/dev/null; }
 
-echo "TAP version 13"
-echo "1..8"
-[ -d $D ] || { echo "# kmemlab is not loaded"; exit 1; }
+plan 8
 orig="region_mb=$(cat $P/region_mb) max_order=$(cat $P/max_order)"
 rmmod kmemlab || { echo "# cannot unload kmemlab"; exit 1; }
 
@@ -70,4 +54,4 @@ else
 fi
 
 load $orig || { echo "# cannot reload kmemlab $orig"; exit 1; }
-[ $fails = 0 ]
+finish

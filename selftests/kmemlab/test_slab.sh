@@ -2,24 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # Slab layer: test_kmemlab_slab.ko's checks, the reports its misuse leaves,
 # slabinfo against the guest's own /proc/slabinfo, the per-cache files.
-D=/sys/kernel/debug/kmemlab
-n=0 fails=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $1"; }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
-stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
-cstat() { awk -v k="$2" '$1 == k { print $2 }' "$D/slab/$1/stats"; }
-clean() { [ -n "$(cat $D/validate)" ] && ! grep -qv ': ok$' $D/validate; }
-baseline() { echo 1 >$D/drain; [ "$(stat free_pages)" = "$(stat baseline_free_pages)" ]; }
+. ./lib.sh
 # The shape of a slabinfo 2.1 row: 16 fields, ':' and the section names.
 rows_ok() {
 	awk 'NR > 2 && !(NF == 16 && $7 == ":" && $8 == "tunables" && $12 == ":" &&
 	     $13 == "slabdata") { bad++ } END { exit bad > 0 }' "$1"
 }
 
-echo "TAP version 13"
-echo "1..8"
-[ -d $D ] || { echo "# kmemlab is not loaded"; exit 1; }
+plan 8
 kfree_before=$(stat misuse_kfree)
 k64_before=$(cstat kmalloc-64 errors)
 if insmod /kmemlab/test_kmemlab_slab.ko; then
@@ -55,4 +45,4 @@ for d in $D/slab/*; do
 done
 check "every cache's geometry adds up to its slab${bad:+, not:$bad}" '[ -z "$bad" ]'
 check "validate clean, and all pages back after the test caches went" 'clean && baseline'
-[ $fails = 0 ]
+finish

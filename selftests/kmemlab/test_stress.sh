@@ -3,19 +3,9 @@
 # SMP stress: one kthread per CPU for 10 s on page blocks, then 10 s on a
 # cache and kmalloc (test_kmemlab_stress.ko); then every slab is reaped,
 # every page is back as after insmod, and validate is clean.
-D=/sys/kernel/debug/kmemlab
-n=0 fails=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $1"; }
-stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
-# validate prints one "...: ok" line per allocator when all is well.
-clean() { [ -n "$(cat $D/validate)" ] && ! grep -qv ': ok$' $D/validate; }
-# After a drain, as many pages free as right after insmod.
-baseline() { echo 1 >$D/drain; [ "$(stat free_pages)" = "$(stat baseline_free_pages)" ]; }
+. ./lib.sh
 
-echo "TAP version 13"
-echo "1..5"
-[ -d $D ] || { echo "# kmemlab is not loaded"; exit 1; }
+plan 5
 cpus=$(grep -c ^processor /proc/cpuinfo)
 [ "$cpus" -ge 2 ] || { echo "# SKIP needs at least 2 CPUs, has $cpus"; exit 4; }
 for mode in pages slab; do
@@ -34,4 +24,4 @@ slabs=$(awk 'NR > 2 && $1 != "kmem_cache" { n += $15 } END { print n + 0 }' $D/s
 if [ "$slabs" = 0 ] && [ ! -d $D/slab/stress ]; then ok "every slab reaped"; else nok "every slab reaped: $slabs left"; fi
 if baseline; then ok "all memory back: $(stat free_pages) pages free, as after insmod"; else nok "all memory back: $(stat free_pages) of $(stat baseline_free_pages) pages free"; fi
 if clean; then ok "validate clean"; else nok "validate clean"; fi
-[ $fails = 0 ]
+finish

@@ -2,20 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # kml_vmalloc: the checks of test_kmemlab_vmalloc.ko, then vmallocinfo
 # against the kernel's own /proc/vmallocinfo line for the same vmap().
-D=/sys/kernel/debug/kmemlab
-n=0 fails=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n $1"; }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
-stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
-# validate prints one "...: ok" line per allocator when all is well.
-clean() { [ -n "$(cat $D/validate)" ] && ! grep -qv ': ok$' $D/validate; }
-# After a drain, as many pages free as right after insmod.
-baseline() { echo 1 >$D/drain; [ "$(stat free_pages)" = "$(stat baseline_free_pages)" ]; }
+. ./lib.sh
 
-echo "TAP version 13"
-echo "1..6"
-[ -d $D ] || { echo "# kmemlab is not loaded"; exit 1; }
+plan 6
 if insmod /kmemlab/test_kmemlab_vmalloc.ko; then
 	ok "test_kmemlab_vmalloc loads (all checks pass)"
 	rmmod test_kmemlab_vmalloc
@@ -46,4 +35,4 @@ before=$(stat misuse_vfree)
 insmod /kmemlab/kmemlab_hold.ko vmalloc_kb=8 double_free=1 && rmmod kmemlab_hold
 check "bad vfrees refused and counted, pages back" \
 	'[ $(( $(stat misuse_vfree) - before )) = 2 ] && [ "$(stat vmalloc_pages)" = 0 ] && clean'
-[ $fails = 0 ]
+finish
