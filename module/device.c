@@ -127,7 +127,8 @@ static bool name_ok(const char *name)
 	for (p = name; *p; p++)
 		if (!isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
 			return false;
-	return p != name;
+	/* A name is a debugfs directory too. */
+	return p != name && strcmp(name, ".") && strcmp(name, "..");
 }
 
 static long cache_create(struct kml_file *f, void __user *arg)
@@ -152,6 +153,11 @@ static long cache_create(struct kml_file *f, void __user *arg)
 	if (!name_ok(name))
 		return -EINVAL;
 	/* The uapi flag bits are the KML_SLAB_* bits. */
+	BUILD_BUG_ON((KMEMLAB_CACHE_DEBUG_CHECKS ^ KML_SLAB_CONSISTENCY) |
+		     (KMEMLAB_CACHE_DEBUG_REDZONE ^ KML_SLAB_RED_ZONE) |
+		     (KMEMLAB_CACHE_DEBUG_POISON ^ KML_SLAB_POISON) |
+		     (KMEMLAB_CACHE_DEBUG_OWNER ^ KML_SLAB_STORE_USER) |
+		     (KMEMLAB_CACHE_HWCACHE_ALIGN ^ KML_SLAB_HWCACHE_ALIGN));
 	c = kml_cache_create(name, req.size, req.align, req.flags, NULL);
 	if (!c)
 		return -EINVAL;
@@ -178,6 +184,13 @@ static long obj_op(struct kml_file *f, unsigned int cmd, void __user *arg)
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
 	if (req.reserved[0] || req.reserved[1] || req.flags & ~KMEMLAB_OBJ_ZERO)
+		return -EINVAL;
+	/* Fields a command does not read must be zero, to keep them for later. */
+	if ((cmd != KMEMLAB_IOC_CACHE_ALLOC && cmd != KMEMLAB_IOC_CACHE_DESTROY && req.cache) ||
+	    (cmd != KMEMLAB_IOC_KMALLOC && req.size) ||
+	    ((cmd == KMEMLAB_IOC_CACHE_ALLOC || cmd == KMEMLAB_IOC_KMALLOC ||
+	      cmd == KMEMLAB_IOC_CACHE_DESTROY) && req.handle) ||
+	    (req.flags && cmd != KMEMLAB_IOC_CACHE_ALLOC && cmd != KMEMLAB_IOC_KMALLOC))
 		return -EINVAL;
 	if (req.flags & KMEMLAB_OBJ_ZERO)
 		gfp |= __GFP_ZERO;

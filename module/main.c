@@ -59,7 +59,9 @@ static int __init kmemlab_init(void)
 	return 0;
 
 out_slab:
+	kml_debugfs_exit();	/* the per-cache files go before their caches */
 	kml_slab_api_exit();
+	goto out_buddy;
 out_debugfs:
 	kml_debugfs_exit();
 out_buddy:

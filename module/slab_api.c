@@ -52,8 +52,8 @@ int kml_slab_api_init(struct dentry *dir)
 	}
 	err = kml_slab_init(&kml_slab, &kml_buddy, flags, kmalloc_max);
 	if (err) {
-		pr_err("kmemlab: kmalloc_max=%u: a power of two from 8192 to 131072 within a max-order block\n",
-		       kmalloc_max);
+		pr_err("kmemlab: slab layer: error %d: kmalloc_max=%u must be a power of two from 8192 to 131072 whose objects, with slab_debug's metadata, fit a max-order block\n",
+		       err, kmalloc_max);
 		return err;
 	}
 	slab_dir = debugfs_create_dir("slab", dir);
@@ -91,16 +91,17 @@ struct kml_cache *kml_cache_create(const char *name, unsigned int size, unsigned
 
 	if (!name || !*name || strlen(name) >= KML_CACHE_NAME || strchr(name, '/') ||
 	    (flags & ~(KML_SLAB_DEBUG | KML_SLAB_HWCACHE_ALIGN))) {
-		pr_err("kmemlab: %s: bad name or flags %#x\n", __func__, flags);
+		pr_err_ratelimited("kmemlab: %s: bad name or flags %#x\n", __func__, flags);
 		return NULL;
 	}
 	if (name_taken(name)) {
-		pr_err("kmemlab: %s: a cache named %s exists\n", __func__, name);
+		pr_err_ratelimited("kmemlab: %s: a cache named %s exists\n", __func__, name);
 		return NULL;
 	}
 	c = kml_slab_create(&kml_slab, name, size, align, flags, ctor);
 	if (!c) {
-		pr_err("kmemlab: %s(%s, %u, %u): cannot\n", __func__, name, size, align);
+		pr_err_ratelimited("kmemlab: %s(%s, %u, %u): cannot\n", __func__, name, size,
+				   align);
 		return NULL;
 	}
 	cache_dir_add(c);
@@ -152,7 +153,8 @@ void kml_cache_info(struct kml_cache *c, struct kml_cache_info *info)
 	info->order = c->cache_order;
 	info->objs_per_slab = c->cache_objs;
 	info->colours = c->cache_colours;
-	info->active_objs = st.active_objs - st.cpu_cached;
+	/* cpu_cached is read without the cache lock: never go below zero */
+	info->active_objs = st.active_objs > st.cpu_cached ? st.active_objs - st.cpu_cached : 0;
 	info->num_slabs = st.num_slabs;
 	info->grown = st.grown;
 	info->reaped = st.reaped;

@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 			struct cache *c = find(argv[i]);
 
 			for (unsigned int k = number(argv[i + 1]); k; k--) {
-				o.cache = c->handle;
+				o = (struct kmemlab_obj_req){ .cache = c->handle };
 				if (c->n == MAX_OBJS || ioctl(fd, KMEMLAB_IOC_CACHE_ALLOC, &o))
 					die("alloc from", argv[i]);
 				c->objs[c->n++] = o.handle;
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 			struct cache *c = find(argv[i]);
 
 			for (unsigned int k = number(argv[i + 1]); k && c->n; k--) {
-				o.handle = c->objs[--c->n];
+				o = (struct kmemlab_obj_req){ .handle = c->objs[--c->n] };
 				if (ioctl(fd, KMEMLAB_IOC_CACHE_FREE, &o))
 					die("free to", argv[i]);
 			}
@@ -150,16 +150,17 @@ int main(int argc, char **argv)
 			unsigned int size = number(argv[i]);
 
 			for (unsigned int k = number(argv[i + 1]); k; k--) {
-				o.size = size;
+				o = (struct kmemlab_obj_req){ .size = size };
 				if (nblocks == MAX_OBJS || ioctl(fd, KMEMLAB_IOC_KMALLOC, &o))
 					die("kmalloc", argv[i]);
 				blocks[nblocks++] = o.handle;
 			}
-			printf("kmalloc(%u) x %s: ksize %u\n", size, argv[i + 1], o.size);
+			printf("kmalloc(%u) x %s: ksize %u\n", size, argv[i + 1],
+			       number(argv[i + 1]) ? o.size : 0);
 			i += 2;
 		} else if (!strcmp(cmd, "kfree") && i < argc) {
 			for (unsigned int k = number(argv[i]); k && nblocks; k--) {
-				o.handle = blocks[--nblocks];
+				o = (struct kmemlab_obj_req){ .handle = blocks[--nblocks] };
 				if (ioctl(fd, KMEMLAB_IOC_KFREE, &o))
 					die("kfree", NULL);
 			}

@@ -86,7 +86,7 @@ static inline void set_free_head(struct kml_cache *c, u32 head, unsigned int i)
 {
 	struct kml_page *p = pg(c, head);
 
-	p->pg_aux = (p->pg_aux & 0xffff0000u) | i;
+	KML_WRITE(p->pg_aux, (p->pg_aux & 0xffff0000u) | i);
 }
 
 static inline char *slab_first(struct kml_cache *c, u32 head)
@@ -259,9 +259,20 @@ static bool on_free_list(struct kml_cache *c, u32 head, unsigned int i)
 static bool check_free(struct kml_cache *c, u32 head, unsigned int i, void *obj,
 		       const void *caller)
 {
-	/* Already free: its red zone says so, or it is on the free list. */
-	if ((c->cache_flags & KML_SLAB_RED_ZONE) ? !red_bad(c, obj, KML_RED_INACTIVE) :
-	    on_free_list(c, head, i)) {
+	/*
+	 * Already free: its red zone says so, or, when there is none or it
+	 * was overwritten (neither all inactive nor all active), the free
+	 * list does.
+	 */
+	bool free_now;
+
+	if (!(c->cache_flags & KML_SLAB_RED_ZONE))
+		free_now = on_free_list(c, head, i);
+	else if (!red_bad(c, obj, KML_RED_INACTIVE))
+		free_now = true;
+	else
+		free_now = red_bad(c, obj, KML_RED_ACTIVE) && on_free_list(c, head, i);
+	if (free_now) {
 		report(c, obj, "double free");
 		kml_err("%s:   freed again by " KML_PS "\n", c->cache_name, caller);
 		return false;
@@ -386,7 +397,7 @@ static inline bool obj_index_at(struct kml_cache *c, const void *obj, u32 idx,
 		     p->pg_private != c->cache_id))
 		return false;
 	off = ((unsigned long)obj & (KML_PAGE_SIZE - 1)) + (idx - *head) * KML_PAGE_SIZE;
-	off -= (p->pg_aux >> 16) * KML_CACHE_LINE;	/* the colour */
+	off -= (KML_READ(p->pg_aux) >> 16) * KML_CACHE_LINE;	/* the colour */
 	*i = (unsigned int)(((u64)off * c->cache_recip) >> 32);
 	return off < ((unsigned long)KML_PAGE_SIZE << c->cache_order) &&
 	       *i * c->cache_size == off && *i < c->cache_objs;
@@ -524,15 +535,23 @@ static int cache_register(struct kml_slab_sys *sys, struct kml_cache *c)
 	unsigned long flags = 0;
 	unsigned int id;
 
+	unsigned int free = KML_MAX_CACHES;
+
 	kml_lock(&sys->sys_lock, flags);
-	for (id = 0; id < KML_MAX_CACHES && sys->sys_caches[id]; id++)
-		;
-	if (id < KML_MAX_CACHES) {
-		c->cache_id = id;
-		sys->sys_caches[id] = c;
+	for (id = 0; id < KML_MAX_CACHES; id++) {
+		if (!sys->sys_caches[id]) {
+			free = free < id ? free : id;
+		} else if (!strcmp(sys->sys_caches[id]->cache_name, c->cache_name)) {
+			kml_unlock(&sys->sys_lock, flags);
+			return -EEXIST;		/* names are unique */
+		}
+	}
+	if (free < KML_MAX_CACHES) {
+		c->cache_id = free;
+		sys->sys_caches[free] = c;
 	}
 	kml_unlock(&sys->sys_lock, flags);
-	return id < KML_MAX_CACHES ? 0 : -ENOSPC;
+	return free < KML_MAX_CACHES ? 0 : -ENOSPC;
 }
 
 struct kml_cache *kml_slab_create(struct kml_slab_sys *sys, const char *name,
@@ -551,13 +570,20 @@ struct kml_cache *kml_slab_create(struct kml_slab_sys *sys, const char *name,
 	return c;
 }
 
-/* Moves the magazine's objects back to their slabs; cpu_lock held. */
-static void cpu_flush(struct kml_cache *c, struct kml_slab_cpu *cc, unsigned int n)
+/*
+ * Moves the magazine's oldest @n objects back to their slabs; cpu_lock
+ * held. With @try, only if cache_lock is free at once.
+ */
+static void cpu_flush(struct kml_cache *c, struct kml_slab_cpu *cc, unsigned int n,
+		      bool try)
 {
 	unsigned long flags = 0;
 	unsigned int k;
 
-	kml_lock(&c->cache_lock, flags);
+	if (!try)
+		kml_lock(&c->cache_lock, flags);
+	else if (!kml_trylock(&c->cache_lock, flags))
+		return;
 	for (k = 0; k < n && k < cc->cpu_avail; k++) {
 		unsigned int i;
 		u32 head;
@@ -600,7 +626,7 @@ static unsigned long shrink(struct kml_cache *c, bool try)
 		} else {
 			kml_lock(&cc->cpu_lock, flags);
 		}
-		cpu_flush(c, cc, cc->cpu_avail);
+		cpu_flush(c, cc, cc->cpu_avail, try);
 		kml_unlock(&cc->cpu_lock, flags);
 	}
 	if (try) {
@@ -633,19 +659,22 @@ void kml_slab_reclaim(void *arg)
 	kml_unlock(&sys->sys_lock, flags);
 }
 
-/* Reports each object still allocated; cache_lock held. */
-static unsigned long report_live(struct kml_cache *c)
+#define LIVE_SHOW	16	/* live objects reported by name at destroy */
+
+/* Reports the first objects still allocated, then their number; cache_lock held. */
+static void report_live(struct kml_cache *c)
 {
 	unsigned long n = 0;
 	int l;
 
-	for (l = KML_SLABS_FULL; l <= KML_SLABS_PARTIAL; l++) {
+	for (l = KML_SLABS_FULL; l <= KML_SLABS_PARTIAL && n < LIVE_SHOW; l++) {
 		u32 head;
 
-		for (head = c->cache_list[l]; head != KML_NIL; head = pg(c, head)->pg_next) {
+		for (head = c->cache_list[l]; head != KML_NIL && n < LIVE_SHOW;
+		     head = pg(c, head)->pg_next) {
 			unsigned int i;
 
-			for (i = 0; i < c->cache_objs; i++) {
+			for (i = 0; i < c->cache_objs && n < LIVE_SHOW; i++) {
 				if (on_free_list(c, head, i))
 					continue;
 				report(c, obj_at(c, head, i), "object still allocated at destroy");
@@ -653,7 +682,7 @@ static unsigned long report_live(struct kml_cache *c)
 			}
 		}
 	}
-	return n;
+	c->cache_errors += c->cache_active - n;	/* the unnamed ones */
 }
 
 int kml_slab_destroy(struct kml_cache *c)
@@ -668,12 +697,14 @@ int kml_slab_destroy(struct kml_cache *c)
 		return -EBUSY;
 	shrink(c, false);
 	kml_lock(&c->cache_lock, flags);
-	live = c->cache_active ? report_live(c) : 0;
+	live = c->cache_active;
+	if (live)
+		report_live(c);
 	kml_unlock(&c->cache_lock, flags);
 	if (live) {
 		kml_err("%s: destroyed with %lu objects allocated: their slabs stay\n",
 			c->cache_name, live);
-		c->cache_dead = true;
+		KML_WRITE(c->cache_dead, true);
 		return -EBUSY;
 	}
 	kml_lock(&sys->sys_lock, flags);
@@ -779,6 +810,12 @@ static inline void *alloc_caller(struct kml_cache *c, bool zero, const void *cal
 
 void *kml_slab_alloc(struct kml_cache *c, bool zero, const void *caller)
 {
+	if (unlikely(zero && c->cache_ctor)) {
+		/* Zeroing would undo the constructor (Linux warns too). */
+		kml_err("%s: zeroed allocation from a cache with a constructor, from " KML_PS
+			": not zeroed\n", c->cache_name, caller);
+		zero = false;
+	}
 	return alloc_caller(c, zero, caller);
 }
 
@@ -789,6 +826,14 @@ static noinline int free_slow(struct kml_cache *c, void *obj, u32 head, unsigned
 	int err = 0;
 
 	kml_lock(&c->cache_lock, flags);
+	/*
+	 * Slabs are freed only under cache_lock: look again now, since a
+	 * bogus or doubly freed pointer's slab may have gone meanwhile.
+	 */
+	if (!obj_index(c, obj, &head, &i)) {
+		kml_unlock(&c->cache_lock, flags);
+		return bad_pointer(c, obj, caller);
+	}
 	if (!(c->cache_flags & KML_SLAB_DEBUG) || check_free(c, head, i, obj, caller)) {
 		c->cache_slow_frees++;
 		slab_put(c, head, i, obj);
@@ -802,7 +847,7 @@ static noinline int free_slow(struct kml_cache *c, void *obj, u32 head, unsigned
 /* The magazine is full: flush half of it, then take @obj. */
 static noinline void free_miss(struct kml_cache *c, struct kml_slab_cpu *cc, void *obj)
 {
-	cpu_flush(c, cc, c->cache_cpu_batch);
+	cpu_flush(c, cc, c->cache_cpu_batch, false);
 	cc->cpu_objs[cc->cpu_avail++] = obj;
 	cc->cpu_frees++;
 }
@@ -928,8 +973,14 @@ static struct kml_cache *owner_of(struct kml_slab_sys *sys, const void *p, int *
 	if (h != KML_NIL)
 		tag = KML_READ(b->pages[h].pg_tag);
 	*order = -1;
-	if (KML_TAG_STATE(tag) == KML_PG_ALLOC && KML_TAG_KIND(tag) == KML_KIND_SLAB)
-		return sys->sys_caches[b->pages[h].pg_private];
+	if (KML_TAG_STATE(tag) == KML_PG_ALLOC && KML_TAG_KIND(tag) == KML_KIND_SLAB) {
+		struct kml_cache *c = sys->sys_caches[b->pages[h].pg_private];
+		unsigned int i;
+		u32 head;
+
+		if (c && obj_index_at(c, p, idx, &head, &i))
+			return c;
+	}
 	if (KML_TAG_STATE(tag) == KML_PG_ALLOC && KML_TAG_KIND(tag) == KML_KIND_LARGE &&
 	    p == kml_page_addr(h)) {
 		*order = KML_TAG_ORDER(tag);
@@ -942,6 +993,7 @@ static struct kml_cache *owner_of(struct kml_slab_sys *sys, const void *p, int *
 		what, p, idx == KML_NIL ? "outside the region" :
 		KML_TAG_STATE(tag) != KML_PG_ALLOC ? "in free memory" :
 		KML_TAG_KIND(tag) == KML_KIND_LARGE ? "inside a large kmalloc block" :
+		KML_TAG_KIND(tag) == KML_KIND_SLAB ? "not the start of an object" :
 		"in pages of another owner", caller);
 	return NULL;
 }

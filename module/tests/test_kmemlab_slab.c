@@ -164,7 +164,7 @@ static int check_kfree_misuse(void)
 	}
 	kml_kfree(&local);		/* misuse_kfree: outside the region */
 	kml_kfree(linux_obj);		/* misuse_kfree: Linux's kmalloc */
-	kml_kfree(mine + 8);		/* kmalloc-64 errors: inside an object */
+	kml_kfree(mine + 8);		/* misuse_kfree: inside an object */
 	kml_kfree(mine);
 	kfree(linux_obj);
 	return 0;

@@ -272,6 +272,49 @@ TEST_F(slab, debug_detects_misuse)
 	EXPECT_EQ(0, kml_slab_destroy(c));
 }
 
+/* A double free after the red zone was overwritten is still a double free. */
+TEST_F(slab, double_free_after_red_zone_overwrite)
+{
+	struct kml_cache *c = kml_slab_create(&self->sys, "rz", 40, 0, KML_SLAB_RED_ZONE, NULL);
+	u8 *x, *y, *z;
+
+	ASSERT_NE(NULL, c);
+	x = kml_slab_alloc(c, false, NULL);
+	ASSERT_EQ(0, kml_slab_free(c, x, NULL));
+	x[40] = 0;				/* past the end of a free object */
+	EXPECT_EQ(-EINVAL, kml_slab_free(c, x, NULL));
+	EXPECT_EQ(0, kml_slab_validate(c, print_stderr, NULL) > 0 ? 0 : 1);
+	x[40] = KML_RED_INACTIVE;		/* repair, so validate is clean */
+	y = kml_slab_alloc(c, false, NULL);
+	z = kml_slab_alloc(c, false, NULL);
+	EXPECT_NE(y, z);			/* not handed out twice */
+	EXPECT_EQ(0, check(c));
+	kml_slab_free(c, y, NULL);
+	kml_slab_free(c, z, NULL);
+	EXPECT_EQ(0, kml_slab_destroy(c));
+}
+
+TEST_F(slab, ksize_and_krealloc_refuse_interior_pointers)
+{
+	char *p = kml_slab_kmalloc(&self->sys, 100, false, NULL);
+
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(128, kml_slab_ksize(&self->sys, p));
+	EXPECT_EQ(0, kml_slab_ksize(&self->sys, p + 50));
+	EXPECT_EQ(NULL, kml_slab_krealloc(&self->sys, p + 50, 500, false, NULL));
+	kml_slab_kfree(&self->sys, p, NULL);
+}
+
+TEST_F(slab, cache_names_are_unique)
+{
+	struct kml_cache *a = kml_slab_create(&self->sys, "same", 64, 0, 0, NULL);
+
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(NULL, kml_slab_create(&self->sys, "same", 32, 0, 0, NULL));
+	EXPECT_EQ(NULL, kml_slab_create(&self->sys, "kmalloc-64", 64, 0, 0, NULL));
+	EXPECT_EQ(0, kml_slab_destroy(a));
+}
+
 TEST_F(slab, global_debug_flags_apply_to_kmalloc)
 {
 	struct kml_slab_sys dsys;

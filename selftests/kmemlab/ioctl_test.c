@@ -109,7 +109,7 @@ TEST_F(dev, kmalloc_by_handle)
 	EXPECT_EQ(0, obj(self->fd, KMEMLAB_IOC_KFREE, 0, r.handle, 0));
 	EXPECT_EQ(-EINVAL, obj(self->fd, KMEMLAB_IOC_KMALLOC, 0, 0, 0));
 	EXPECT_EQ(-EINVAL, obj(self->fd, KMEMLAB_IOC_KMALLOC, 0, 0, (4 << 20) + 1));
-	r.size = 3 << 20;				/* a whole 4 MiB block */
+	r = (struct kmemlab_obj_req){ .size = 3 << 20 };	/* a whole 4 MiB block */
 	ASSERT_EQ(0, ioctl(self->fd, KMEMLAB_IOC_KMALLOC, &r));
 	EXPECT_EQ(4 << 20, r.size);
 }
@@ -141,8 +141,12 @@ TEST(close_frees_everything)
 	ASSERT_LE(0, fd);
 	c = create(fd, "ioc-close", 2000, 0);
 	ASSERT_LT(0, c);
-	for (i = 0; i < 3000; i++)
-		ASSERT_LT(0, obj(fd, i % 2 ? KMEMLAB_IOC_CACHE_ALLOC : KMEMLAB_IOC_KMALLOC, c, 0, 500));
+	for (i = 0; i < 3000; i++) {
+		int h = i % 2 ? obj(fd, KMEMLAB_IOC_CACHE_ALLOC, c, 0, 0) :
+			obj(fd, KMEMLAB_IOC_KMALLOC, 0, 0, 500);
+
+		ASSERT_LT(0, h);
+	}
 	EXPECT_LT(stat_of(DIR "stats", "free_pages"), before - 500);
 	close(fd);
 	EXPECT_EQ(-1, slab_active("ioc-close"));
@@ -182,6 +186,11 @@ TEST_F(dev, bad_requests_fail_cleanly)
 	EXPECT_EQ(-EINVAL, create(self->fd, "kmalloc-64", 64, 0));	/* taken */
 	EXPECT_EQ(-ENOENT, obj(self->fd, KMEMLAB_IOC_CACHE_ALLOC, 12345, 0, 0));
 	EXPECT_EQ(-ENOENT, obj(self->fd, KMEMLAB_IOC_KFREE, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, create(self->fd, "..", 64, 0));
+	/* Fields a command does not read must be zero. */
+	EXPECT_EQ(-EINVAL, obj(self->fd, KMEMLAB_IOC_KMALLOC, 1, 0, 64));
+	EXPECT_EQ(-EINVAL, obj(self->fd, KMEMLAB_IOC_CACHE_ALLOC, 1, 0, 64));
+	EXPECT_EQ(-EINVAL, obj(self->fd, KMEMLAB_IOC_KFREE, 1, 1, 0));
 	EXPECT_EQ(-1, slab_active("ioc-bad"));
 }
 
@@ -217,16 +226,25 @@ TEST(fuzz_100000_calls)
 			u.w[i] = random() % 4 ? random() % 64 : random();
 		/* About half the calls are well-formed, so that state builds up. */
 		if (r % 2) {
-			if ((r >> 1) % 8 == 0) {
+			unsigned long cmd = cmds[(r >> 1) % 8];
+			uint32_t small = random() % 64;
+
+			memset(&u, 0, sizeof(u));
+			if (cmd == KMEMLAB_IOC_CACHE_CREATE) {
 				u.c.name = (uintptr_t)names[random() % 4];
 				u.c.size = 1 + random() % 5000;
 				u.c.align = random() % 3 ? 0 : 1u << (random() % 13);
 				u.c.flags = random() % 0x20;
-				memset(u.c.reserved, 0, sizeof(u.c.reserved));
-			} else {
-				u.o.flags = random() % 2;
+			} else if (cmd == KMEMLAB_IOC_KMALLOC) {
 				u.o.size = 1 + random() % 9000;
-				memset(u.o.reserved, 0, sizeof(u.o.reserved));
+				u.o.flags = random() % 2;
+			} else if (cmd == KMEMLAB_IOC_CACHE_ALLOC) {
+				u.o.cache = small;
+				u.o.flags = random() % 2;
+			} else if (cmd == KMEMLAB_IOC_CACHE_DESTROY) {
+				u.o.cache = small;
+			} else {
+				u.o.handle = small;
 			}
 		}
 		switch (r % 41) {

@@ -19,8 +19,9 @@ else
 	dmesg | grep test_kmemlab_slab | tail -n 5 | sed 's/^/# /'
 	nok "test_kmemlab_slab loads (all checks pass)"
 fi
-check "foreign kfree refused and counted (2), kfree inside an object (1)" \
-	'[ $(( $(stat misuse_kfree) - kfree_before )) = 2 ] && [ $(( $(cstat kmalloc-64 errors) - k64_before )) = 1 ]'
+check "kfree of foreign pointers (2) and inside an object (1) refused and counted" \
+	'[ $(( $(stat misuse_kfree) - kfree_before )) = 3 ] && [ "$(cstat kmalloc-64 errors)" = "$k64_before" ] &&
+	 dmesg | grep -q "kfree(.*): not a pointer kmemlab.s kmalloc handed out (not the start of an object)"'
 dmesg | grep -A2 'test_debug: double free' | head -n 3 | sed 's/^.*kmemlab: /# /'
 check "a report names the cache, the object, and who allocated and freed it" \
 	'dmesg | grep -q "test_debug: double free: object" &&

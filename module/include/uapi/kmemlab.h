@@ -47,7 +47,7 @@ struct kmemlab_cache_req {
  * cache (in): a cache handle, for CACHE_ALLOC and CACHE_DESTROY.
  * size: in, the bytes to kmalloc; out, the usable size (ksize).
  * handle: out, the new object (CACHE_ALLOC, KMALLOC); in, the object to
- * free (CACHE_FREE, KFREE).
+ * free (CACHE_FREE, KFREE). Fields a command does not read must be zero.
  */
 struct kmemlab_obj_req {
 	__u32 cache;
