@@ -106,7 +106,9 @@ qemu=(qemu-system-x86_64 "${accel[@]}" -smp "$smp" -m "$mem" -nodefaults
 	-append "$append" -device isa-debug-exit -nic none)
 
 if [ "$mode" = interactive ]; then
-	"${qemu[@]}" -serial mon:stdio -serial "file:$out/kernel.log" -serial "file:$out/status" || true
+	# Ctrl-C goes to the guest (signal=off); leave with exit or poweroff.
+	"${qemu[@]}" -chardev stdio,id=con,signal=off -serial chardev:con \
+		-serial "file:$out/kernel.log" -serial "file:$out/status" || true
 else
 	set +e
 	timeout --kill-after=5 "$tmo" "${qemu[@]}" -serial stdio \
