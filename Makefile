@@ -17,7 +17,7 @@ HOST_TESTS := $(patsubst selftests/core/%.c,$(B)/host/%,$(wildcard selftests/cor
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 HOST_CFLAGS := -g -O1 -Wall -Werror -I$(KSFT) -Iselftests/core $(SANITIZE)
 
-.PHONY: all tools deps module module-debug kbuild selftests host-tests image image-debug guest-image \
+.PHONY: all tools deps module module-debug kbuild kbuild-run guest-image-run selftests host-tests image image-debug guest-image \
 	check check-debug demo vm lint bench clean
 
 all: module selftests host-tests tools
@@ -62,12 +62,20 @@ module-debug:
 	@kdir=$$(scripts/debug-kernel.sh --kdir) && \
 	$(MAKE) --no-print-directory kbuild FLAVOUR=debug KBUILD_KDIR=$$kdir
 
+# Kbuild takes seconds to find nothing to do: skip it when no source is
+# newer than the built modules (the stamp is written after a clean build).
 kbuild: $(KSRC)/.stamp | deps
+	@if [ -f $(FDIR)/kbuild/.built ] && [ -z "$$(find $(MODULE_SRCS) -newer $(FDIR)/kbuild/.built | head -n 1)" ] && \
+	    [ "$$(cat $(FDIR)/kbuild/.built)" = "$(KBUILD_KDIR)" ]; then exit 0; fi; \
+	$(MAKE) --no-print-directory kbuild-run FLAVOUR=$(FLAVOUR) KBUILD_KDIR=$(KBUILD_KDIR)
+
+kbuild-run:
 	@mkdir -p $(FDIR)/kbuild
 	@cp -u --parents $(MODULE_SRCS) $(FDIR)/kbuild/
 	@cp -u $(KSFT)/kselftest_module.h $(FDIR)/kbuild/module/tests/
 	@set -o pipefail; $(MAKE) -C $(KBUILD_KDIR) M=$(abspath $(FDIR)/kbuild) W=1 modules 2>&1 | tee $(FDIR)/build.log
 	@! grep -E 'warning:|error:' $(FDIR)/build.log
+	@echo "$(KBUILD_KDIR)" > $(FDIR)/kbuild/.built
 
 selftests: $(KSRC)/.stamp
 	@mkdir -p $(B)/std/selftests/kmemlab
@@ -93,7 +101,15 @@ image: module selftests tools
 image-debug: module-debug selftests tools
 	@$(MAKE) --no-print-directory guest-image FLAVOUR=debug
 
+GUEST_INPUTS = $(FDIR)/kbuild $(B)/std/selftests $(B)/tools $(KSFT) scripts/guest-init \
+	scripts/kmemlab selftests/kmemlab Makefile
+
 guest-image:
+	@if [ -f $(FDIR)/initramfs.cpio ] && \
+	    [ -z "$$(find $(GUEST_INPUTS) -newer $(FDIR)/initramfs.cpio | head -n 1)" ]; then exit 0; fi; \
+	$(MAKE) --no-print-directory guest-image-run FLAVOUR=$(FLAVOUR)
+
+guest-image-run:
 	@rm -rf $(FDIR)/guest && mkdir -p $(FDIR)/guest/selftests/kmemlab
 	@$(MAKE) -s -C selftests/kmemlab KSFT_DIR=$(KSFT) \
 		OUTPUT=$(abspath $(B)/std/selftests/kmemlab) \
