@@ -516,7 +516,7 @@ static int cache_setup(struct kml_slab_sys *sys, struct kml_cache *c,
 	if (c->cache_colours > 0xffff)
 		c->cache_colours = 0xffff;
 
-	if (!(flags & (KML_SLAB_DEBUG | KML_SLAB_NO_CPU))) {
+	if (!(flags & KML_SLAB_DEBUG)) {
 		c->cache_cpu_limit = c->cache_size <= 256 ? 64 : c->cache_size <= 1024 ?
 				     32 : c->cache_size <= 4096 ? 16 : 8;
 		c->cache_cpu_batch = c->cache_cpu_limit / 2;
@@ -562,7 +562,7 @@ struct kml_cache *kml_slab_create(struct kml_slab_sys *sys, const char *name,
 
 	if (!c)
 		return NULL;
-	if (cache_setup(sys, c, name, size, align, flags & ~KML_SLAB_NO_CPU, ctor) ||
+	if (cache_setup(sys, c, name, size, align, flags, ctor) ||
 	    cache_register(sys, c)) {
 		kml_slab_free(sys->sys_cache_cache, c, kml_caller());
 		return NULL;

@@ -15,7 +15,6 @@
 #define KML_SLAB_STORE_USER	0x08	/* U: last alloc and free owner */
 #define KML_SLAB_DEBUG		0x0f
 #define KML_SLAB_HWCACHE_ALIGN	0x10	/* align objects to cache lines */
-#define KML_SLAB_NO_CPU		0x20	/* no per-CPU layer (internal) */
 
 /* The kernel's poison values (include/linux/poison.h). */
 #define KML_POISON_FREE		0x6b

@@ -8,19 +8,9 @@
 #include "kselftest_harness.h"
 #include "../../module/core/buddy.h"
 
-static void print_stderr(void *ctx, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)ctx;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
-
 static unsigned long check(struct kml_buddy *b)
 {
-	return kml_buddy_validate(b, print_stderr, NULL);
+	return kml_buddy_validate(b, kml_host_print, NULL);
 }
 
 /* A buddy with no per-CPU caching, so that every free merges at once. */

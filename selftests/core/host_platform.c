@@ -37,3 +37,13 @@ u32 kml_addr_page(const void *addr)
 		return KML_NIL;
 	return (u32)((p - kml_host_arena) / KML_PAGE_SIZE);
 }
+
+void kml_host_print(void *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)ctx;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}

@@ -92,6 +92,8 @@ extern unsigned long kml_host_errors;	/* kml_err() calls, for tests */
  * (kml_host_arena, kml_host_arena_pages) before using addresses.
  */
 extern char *kml_host_arena;
+/* A kml_print_fn for the tests: validate's findings go to stderr. */
+void kml_host_print(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 extern unsigned long kml_host_arena_pages;
 
 #endif /* KML_HOST_PLATFORM_H */

@@ -11,16 +11,6 @@
 
 #define NPAGES	2048	/* 8 MiB: two order-10 blocks */
 
-static void print_stderr(void *ctx, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)ctx;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
-
 FIXTURE(slab) {
 	struct kml_buddy b;
 	struct kml_slab_sys sys;
@@ -40,7 +30,7 @@ FIXTURE_TEARDOWN(slab)
 	kml_slab_exit(&self->sys);
 	kml_buddy_drain(&self->b);
 	EXPECT_TRUE(kml_buddy_pristine(&self->b));
-	EXPECT_EQ(0, kml_buddy_validate(&self->b, print_stderr, NULL));
+	EXPECT_EQ(0, kml_buddy_validate(&self->b, kml_host_print, NULL));
 	kml_buddy_destroy(&self->b);
 	free(kml_host_arena);
 	kml_host_arena = NULL;
@@ -48,7 +38,7 @@ FIXTURE_TEARDOWN(slab)
 
 static unsigned long check(struct kml_cache *c)
 {
-	return kml_slab_validate(c, print_stderr, NULL);
+	return kml_slab_validate(c, kml_host_print, NULL);
 }
 
 static u32 cache_of(struct kml_slab_sys *sys, const void *p)
@@ -283,7 +273,7 @@ TEST_F(slab, double_free_after_red_zone_overwrite)
 	ASSERT_EQ(0, kml_slab_free(c, x, NULL));
 	x[40] = 0;				/* past the end of a free object */
 	EXPECT_EQ(-EINVAL, kml_slab_free(c, x, NULL));
-	EXPECT_EQ(0, kml_slab_validate(c, print_stderr, NULL) > 0 ? 0 : 1);
+	EXPECT_EQ(0, kml_slab_validate(c, kml_host_print, NULL) > 0 ? 0 : 1);
 	x[40] = KML_RED_INACTIVE;		/* repair, so validate is clean */
 	y = kml_slab_alloc(c, false, NULL);
 	z = kml_slab_alloc(c, false, NULL);
