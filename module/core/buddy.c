@@ -71,14 +71,7 @@ static inline u16 get_tag(struct kml_buddy *b, u32 idx)
 /* zone_lock held */
 static void free_list_add(struct kml_buddy *b, u32 idx, unsigned int order)
 {
-	struct kml_page *p = pg(b, idx);
-	u32 next = b->free_head[order];
-
-	p->pg_prev = KML_NIL;
-	p->pg_next = next;
-	if (next != KML_NIL)
-		pg(b, next)->pg_prev = idx;
-	b->free_head[order] = idx;
+	kml_page_list_push(b->pages, &b->free_head[order], idx);
 	b->nr_free[order]++;
 	set_tag(b, idx, KML_TAG(KML_PG_FREE, KML_KIND_NONE, order));
 }
@@ -86,14 +79,7 @@ static void free_list_add(struct kml_buddy *b, u32 idx, unsigned int order)
 /* zone_lock held */
 static void free_list_del(struct kml_buddy *b, u32 idx, unsigned int order)
 {
-	struct kml_page *p = pg(b, idx);
-
-	if (p->pg_prev != KML_NIL)
-		pg(b, p->pg_prev)->pg_next = p->pg_next;
-	else
-		b->free_head[order] = p->pg_next;
-	if (p->pg_next != KML_NIL)
-		pg(b, p->pg_next)->pg_prev = p->pg_prev;
+	kml_page_list_del(b->pages, &b->free_head[order], idx);
 	b->nr_free[order]--;
 }
 

@@ -56,6 +56,31 @@ struct kml_page {
 	u32 pg_aux;	/* owner's use */
 };
 
+/*
+ * Doubly linked lists of pages by index, through pg_next and pg_prev, ended
+ * by KML_NIL: the buddy's free lists and the slab lists share them.
+ */
+static inline void kml_page_list_push(struct kml_page *pages, u32 *head, u32 idx)
+{
+	pages[idx].pg_prev = KML_NIL;
+	pages[idx].pg_next = *head;
+	if (*head != KML_NIL)
+		pages[*head].pg_prev = idx;
+	*head = idx;
+}
+
+static inline void kml_page_list_del(struct kml_page *pages, u32 *head, u32 idx)
+{
+	struct kml_page *p = &pages[idx];
+
+	if (p->pg_prev != KML_NIL)
+		pages[p->pg_prev].pg_next = p->pg_next;
+	else
+		*head = p->pg_next;
+	if (p->pg_next != KML_NIL)
+		pages[p->pg_next].pg_prev = p->pg_prev;
+}
+
 /* Per-CPU list of order-0 pages; its lock nests outside the zone lock. */
 struct kml_pcp {
 	kml_lock_t pcp_lock;

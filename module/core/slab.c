@@ -119,27 +119,14 @@ static int slab_list_of(struct kml_cache *c, unsigned int inuse)
 /* cache_lock held */
 static void slab_list_add(struct kml_cache *c, u32 head, int l)
 {
-	struct kml_page *p = pg(c, head);
-
-	p->pg_prev = KML_NIL;
-	p->pg_next = c->cache_list[l];
-	if (p->pg_next != KML_NIL)
-		pg(c, p->pg_next)->pg_prev = head;
-	c->cache_list[l] = head;
+	kml_page_list_push(c->cache_sys->sys_buddy->pages, &c->cache_list[l], head);
 	c->cache_nr[l]++;
 }
 
 /* cache_lock held */
 static void slab_list_del(struct kml_cache *c, u32 head, int l)
 {
-	struct kml_page *p = pg(c, head);
-
-	if (p->pg_prev != KML_NIL)
-		pg(c, p->pg_prev)->pg_next = p->pg_next;
-	else
-		c->cache_list[l] = p->pg_next;
-	if (p->pg_next != KML_NIL)
-		pg(c, p->pg_next)->pg_prev = p->pg_prev;
+	kml_page_list_del(c->cache_sys->sys_buddy->pages, &c->cache_list[l], head);
 	c->cache_nr[l]--;
 }
 

@@ -19,6 +19,20 @@ plan() {
 # The test's exit status: 0 when nothing failed.
 finish() { [ "$fails" = 0 ]; }
 
+# test_module NAME [PARAMS]: a kselftest_module.h test module, whose checks
+# run at load and whose load fails when one does; one KTAP result.
+test_module() {
+	m=$1
+	shift
+	if insmod "/kmemlab/$m.ko" "$@"; then
+		ok "$m loads (all checks pass)"
+		rmmod "$m"
+	else
+		dmesg | grep "$m" | tail -n 5 | sed 's/^/# /'
+		nok "$m loads (all checks pass)"
+	fi
+}
+
 stat() { awk -v k="$1" '$1 == k { print $2 }' $D/stats; }
 cstat() { awk -v k="$2" '$1 == k { print $2 }' "$D/slab/$1/stats"; }
 # validate prints one "...: ok" line per allocator when all is well.

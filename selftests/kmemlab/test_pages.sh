@@ -8,13 +8,7 @@ plan 4
 for m in outside not_head wrong_order wrong_owner double_free; do
 	eval "before_$m=$(stat misuse_$m)"
 done
-if insmod /kmemlab/test_kmemlab_pages.ko max_order="$(stat max_order)"; then
-	ok "test_kmemlab_pages loads (all checks pass)"
-	rmmod test_kmemlab_pages
-else
-	dmesg | grep test_kmemlab_pages | tail -n 5 | sed 's/^/# /'
-	nok "test_kmemlab_pages loads (all checks pass)"
-fi
+test_module test_kmemlab_pages max_order="$(stat max_order)"
 want="outside=2 not_head=1 wrong_order=1 wrong_owner=1 double_free=2"
 got=
 for m in outside not_head wrong_order wrong_owner double_free; do

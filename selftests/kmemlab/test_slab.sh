@@ -12,13 +12,7 @@ rows_ok() {
 plan 8
 kfree_before=$(stat misuse_kfree)
 k64_before=$(cstat kmalloc-64 errors)
-if insmod /kmemlab/test_kmemlab_slab.ko; then
-	ok "test_kmemlab_slab loads (all checks pass)"
-	rmmod test_kmemlab_slab
-else
-	dmesg | grep test_kmemlab_slab | tail -n 5 | sed 's/^/# /'
-	nok "test_kmemlab_slab loads (all checks pass)"
-fi
+test_module test_kmemlab_slab
 check "kfree of foreign pointers (2) and inside an object (1) refused and counted" \
 	'[ $(( $(stat misuse_kfree) - kfree_before )) = 3 ] && [ "$(cstat kmalloc-64 errors)" = "$k64_before" ] &&
 	 dmesg | grep -q "kfree(.*): not a pointer kmemlab.s kmalloc handed out (not the start of an object)"'

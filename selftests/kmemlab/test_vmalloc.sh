@@ -5,13 +5,7 @@
 . ./lib.sh
 
 plan 6
-if insmod /kmemlab/test_kmemlab_vmalloc.ko; then
-	ok "test_kmemlab_vmalloc loads (all checks pass)"
-	rmmod test_kmemlab_vmalloc
-else
-	dmesg | grep test_kmemlab_vmalloc | tail -n 5 | sed 's/^/# /'
-	nok "test_kmemlab_vmalloc loads (all checks pass)"
-fi
+test_module test_kmemlab_vmalloc
 check "no area left behind" '[ -z "$(cat $D/vmallocinfo)" ] && [ "$(stat vmalloc_pages)" = 0 ]'
 
 insmod /kmemlab/kmemlab_hold.ko vmalloc_kb=1000
