@@ -10,6 +10,8 @@
  *   vmallocinfo     as /proc/vmallocinfo, for kml_vmalloc areas
  *   slabinfo, slab/ as /proc/slabinfo 2.1, and a directory per cache (slab_api.c)
  *   pagemap         every page of the region as runs: FIRST COUNT STATE ORDER
+ *   heaps           a line per /dev/kmemlab heap: pid, break, chunks,
+ *                   resident pages, faults (heap.c)
  *   stats           counters, one "name value" a line
  *   validate        reading checks every invariant of the buddy allocator
  *                   and of every cache, and prints violations
@@ -161,6 +163,7 @@ DEFINE_SHOW_ATTRIBUTE(pagemap);
 
 DEFINE_SHOW_ATTRIBUTE(kml_vmallocinfo);
 DEFINE_SHOW_ATTRIBUTE(kml_slabinfo);
+DEFINE_SHOW_ATTRIBUTE(kml_heaps);
 
 static int stats_show(struct seq_file *m, void *v)
 {
@@ -194,6 +197,14 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "kmalloc_large_allocs %lu\nkmalloc_large_frees %lu\nmisuse_kfree %lu\n",
 		   KML_READ(kml_slab.sys_large_allocs), KML_READ(kml_slab.sys_large_frees),
 		   KML_READ(kml_slab.sys_bad_frees));
+	seq_printf(m, "heaps %ld\nheap_pages %ld\nheap_faults %ld\n",
+		   atomic_long_read(&kml_heap_stats.heaps), atomic_long_read(&kml_heap_stats.pages),
+		   atomic_long_read(&kml_heap_stats.faults));
+	seq_printf(m, "heap_sigbus %ld\nheap_sigsegv %ld\nheap_fork_pages %ld\nheap_held %ld\n",
+		   atomic_long_read(&kml_heap_stats.sigbus),
+		   atomic_long_read(&kml_heap_stats.sigsegv),
+		   atomic_long_read(&kml_heap_stats.fork_pages),
+		   atomic_long_read(&kml_heap_stats.held));
 	for (i = 0; i < KML_NR_MISUSE; i++)
 		seq_printf(m, "misuse_%s %lu\n", kml_misuse_name[i],
 			   KML_READ(b->misuse[i]));
@@ -265,6 +276,7 @@ int kml_debugfs_init(void)
 	debugfs_create_file("validate", 0400, kml_dir, NULL, &validate_fops);
 	debugfs_create_file("drain", 0200, kml_dir, NULL, &drain_fops);
 	debugfs_create_file("slabinfo", 0444, kml_dir, NULL, &kml_slabinfo_fops);
+	debugfs_create_file("heaps", 0400, kml_dir, NULL, &kml_heaps_fops);
 	return 0;
 }
 

@@ -7,8 +7,14 @@
  * handle names a cache this file made, an object of such a cache, or a
  * kmalloc'd block. Nothing is ever addressed by kernel pointer, one file
  * cannot see another's handles, and release frees what the file holds:
- * objects first, then caches.
+ * objects first, then caches. mmap and KMEMLAB_IOC_BRK are the heaps of
+ * heap.c.
+ *
+ * The node is root's (0600). dev_group=GID makes it 0666 and lets open
+ * succeed for root and the members of that group only.
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/ctype.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -33,7 +39,12 @@ struct kml_handle {
 struct kml_file {
 	struct mutex lock;		/* handles and each handle's fields */
 	struct xarray handles;
+	struct kml_heap *heap;		/* the opener's heap */
 };
+
+static int dev_group = -1;
+module_param(dev_group, int, 0444);
+MODULE_PARM_DESC(dev_group, "a group whose members may open /dev/kmemlab besides root (default -1: root only)");
 
 #define MAX_OBJECT	(4u << 20)
 #define CACHE_FLAGS	(KMEMLAB_CACHE_DEBUG_CHECKS | KMEMLAB_CACHE_DEBUG_REDZONE | \
@@ -42,12 +53,17 @@ struct kml_file {
 
 static int kml_open(struct inode *inode, struct file *file)
 {
-	struct kml_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
+	struct kml_file *f;
 
+	if (dev_group >= 0 && !capable(CAP_DAC_OVERRIDE) &&
+	    !in_group_p(make_kgid(&init_user_ns, dev_group)))
+		return -EACCES;
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return -ENOMEM;
 	mutex_init(&f->lock);
 	xa_init_flags(&f->handles, XA_FLAGS_ALLOC1);
+	f->heap = kml_heap_open(file);
 	file->private_data = f;
 	return 0;
 }
@@ -87,6 +103,7 @@ static int kml_release(struct inode *inode, struct file *file)
 			release_handle(h);
 		}
 	xa_destroy(&f->handles);
+	kml_heap_release(f->heap);
 	kfree(f);
 	return 0;
 }
@@ -260,6 +277,8 @@ static long kml_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KMEMLAB_IOC_KMALLOC:
 	case KMEMLAB_IOC_KFREE:
 		return obj_op(f, cmd, (void __user *)arg);
+	case KMEMLAB_IOC_BRK:
+		return kml_heap_brk(file, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -270,6 +289,7 @@ static const struct file_operations kml_fops = {
 	.open = kml_open,
 	.release = kml_release,
 	.unlocked_ioctl = kml_ioctl,
+	.mmap = kml_heap_mmap,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };
@@ -283,7 +303,11 @@ static struct miscdevice kml_misc = {
 
 int kml_device_init(void)
 {
-	int err = misc_register(&kml_misc);
+	int err;
+
+	if (dev_group >= 0)
+		kml_misc.mode = 0666;	/* kml_open checks the group */
+	err = misc_register(&kml_misc);
 
 	if (err)
 		pr_err("kmemlab: cannot register /dev/kmemlab: %d\n", err);

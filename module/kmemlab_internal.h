@@ -53,6 +53,19 @@ int kml_slabinfo_show(struct seq_file *m, void *v);
 unsigned long kml_slab_validate_all(struct seq_file *m);
 void kml_slab_shrink_all(void);
 
+/* heap.c: brk and mmap emulation on /dev/kmemlab. */
+struct kml_heap_stats {
+	atomic_long_t heaps, pages, faults, sigbus, sigsegv, fork_pages, held;
+};
+
+extern struct kml_heap_stats kml_heap_stats;
+struct kml_heap;
+struct kml_heap *kml_heap_open(struct file *file);
+void kml_heap_release(struct kml_heap *h);
+int kml_heap_mmap(struct file *file, struct vm_area_struct *vma);
+long kml_heap_brk(struct file *file, void __user *arg);
+int kml_heaps_show(struct seq_file *m, void *v);
+
 int kml_device_init(void);
 void kml_device_exit(void);
 

@@ -10,14 +10,20 @@
  *                  kml_sbrk(0) returns the current break; on failure
  *                  (void *)-1 with errno ENOMEM.
  * kml_mmap(...)    anonymous private mappings only: flags must hold
- *                  MAP_PRIVATE | MAP_ANONYMOUS (MAP_FIXED and
- *                  MAP_NORESERVE allowed), fd -1, offset 0; anything else
+ *                  MAP_PRIVATE | MAP_ANONYMOUS (MAP_FIXED,
+ *                  MAP_FIXED_NOREPLACE and MAP_NORESERVE allowed), fd -1, offset 0; anything else
  *                  fails with EINVAL. Returns MAP_FAILED with errno on error.
  * kml_munmap(a, l) unmaps [a, a + l), also part of a chunk, as munmap(2).
  *
- * The device is opened (O_CLOEXEC) and the heap's address range reserved
- * on first use. Pages are allocated on first touch and zeroed. After
- * fork() the child has its own copy of the heap. The functions call no
+ * kml_heap_init() opens the device (O_CLOEXEC) and reserves the heap's
+ * address range (KMEMLAB_BRK_RESERVE bytes, e.g. 512M or 2G; default 1G);
+ * the other functions call it on first use. It returns 0, or the errno
+ * that made the device unusable (ENOENT: module not loaded; EACCES), for
+ * messages: the calls themselves fail with ENOMEM then, as brk and sbrk.
+ *
+ * Pages are allocated on first touch and zeroed. After fork() the child
+ * has its own copy of the heap. Touching the heap above the break gets
+ * SIGSEGV; a page the region cannot supply gets SIGBUS. The functions call no
  * libc function that allocates memory, so a malloc can sit on them.
  */
 #ifndef KML_H
@@ -31,6 +37,7 @@
 extern "C" {
 #endif
 
+int kml_heap_init(void);
 int kml_brk(void *addr);
 void *kml_sbrk(intptr_t increment);
 void *kml_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset);

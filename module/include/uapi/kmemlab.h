@@ -9,6 +9,15 @@
  * named by handles: small numbers that are valid only on the open file
  * that made them. Closing the file frees every object and destroys every
  * cache it made. Each open file holds at most KMEMLAB_MAX_HANDLES.
+ *
+ * Heaps (brk and mmap emulation): each process that uses an open file has
+ * its own heap on it. mmap() of the file with MAP_SHARED at offset 0
+ * reserves the heap's brk range (once per heap, at most KMEMLAB_BRK_MAX
+ * bytes); KMEMLAB_IOC_BRK then moves the break inside it. mmap() at offset
+ * KMEMLAB_MMAP_CHUNK makes a new anonymous chunk; munmap() releases all or
+ * part of one. Pages are taken from the region on first touch and zeroed;
+ * after fork() the child has its own copy. mremap() of these mappings
+ * fails with EINVAL.
  */
 #ifndef _UAPI_KMEMLAB_H
 #define _UAPI_KMEMLAB_H
@@ -57,11 +66,36 @@ struct kmemlab_obj_req {
 	__u64 reserved[2];
 };
 
+/*
+ * flags: KMEMLAB_BRK_SET sets the break to addr (brk(2)); KMEMLAB_BRK_ADD
+ * moves it by incr bytes (sbrk(3); 0 queries). Out, also on ENOMEM: the
+ * break before and after the call, and the reservation [start, limit).
+ * ENOMEM: no reservation, outside it, RLIMIT_DATA, or more pages than the
+ * region has free. Output fields must be zero on input.
+ */
+#define KMEMLAB_BRK_SET		0x01
+#define KMEMLAB_BRK_ADD		0x02
+#define KMEMLAB_BRK_MAX		0x10000000000ULL	/* 1 TiB */
+#define KMEMLAB_MMAP_CHUNK	0x10000000000ULL	/* mmap offset: a new chunk */
+
+struct kmemlab_brk {
+	__u64 addr;		/* in: the new break (BRK_SET) */
+	__s64 incr;		/* in: bytes to add, may be negative (BRK_ADD) */
+	__u32 flags;		/* in: KMEMLAB_BRK_SET or KMEMLAB_BRK_ADD */
+	__u32 pad;
+	__u64 old_brk;		/* out */
+	__u64 new_brk;		/* out */
+	__u64 start;		/* out */
+	__u64 limit;		/* out */
+	__u64 reserved[2];
+};
+
 #define KMEMLAB_IOC_CACHE_CREATE  _IOWR(KMEMLAB_IOC_MAGIC, 1, struct kmemlab_cache_req)
 #define KMEMLAB_IOC_CACHE_DESTROY _IOWR(KMEMLAB_IOC_MAGIC, 2, struct kmemlab_obj_req)
 #define KMEMLAB_IOC_CACHE_ALLOC   _IOWR(KMEMLAB_IOC_MAGIC, 3, struct kmemlab_obj_req)
 #define KMEMLAB_IOC_CACHE_FREE    _IOWR(KMEMLAB_IOC_MAGIC, 4, struct kmemlab_obj_req)
 #define KMEMLAB_IOC_KMALLOC       _IOWR(KMEMLAB_IOC_MAGIC, 5, struct kmemlab_obj_req)
 #define KMEMLAB_IOC_KFREE         _IOWR(KMEMLAB_IOC_MAGIC, 6, struct kmemlab_obj_req)
+#define KMEMLAB_IOC_BRK           _IOWR(KMEMLAB_IOC_MAGIC, 7, struct kmemlab_brk)
 
 #endif /* _UAPI_KMEMLAB_H */

@@ -1,0 +1,775 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Heaps on /dev/kmemlab: brk and chunks with demand paging, as brk(2),
+ * sbrk(3), mmap(2) and munmap(2) behave, through the raw ioctl/mmap ABI
+ * and through the shim's kml_* functions.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "kselftest_harness.h"
+#include "kmemlab.h"
+#include "kml.h"
+
+#define DIR "/sys/kernel/debug/kmemlab/"
+#define PG 4096UL
+#define RESERVE (256UL << 20)
+
+static long stat_of(const char *name)
+{
+	char line[256], key[128];
+	long v = -1, x;
+	FILE *f = fopen(DIR "stats", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", key, &x) == 2 && !strcmp(key, name))
+			v = x;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+struct heap_line {
+	unsigned long start, brk, reserved_kb, chunks, chunk_kb, resident, faults;
+	char state[16];
+};
+
+/* The debugfs "heaps" line of pid's heap (the first one); false when absent. */
+static bool heap_of(pid_t pid, struct heap_line *h)
+{
+	char line[512], comm[64];
+	bool found = false;
+	FILE *f = fopen(DIR "heaps", "r");
+	int p;
+
+	while (!found && f && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%d %63s %lx %lx %lu %lu %lu %lu %lu %15s", &p, comm,
+			       &h->start, &h->brk, &h->reserved_kb, &h->chunks, &h->chunk_kb,
+			       &h->resident, &h->faults, h->state) == 10 && p == pid;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int brk_req(int fd, unsigned int flags, uint64_t addr, int64_t incr,
+		   struct kmemlab_brk *out)
+{
+	struct kmemlab_brk r = { .addr = addr, .incr = incr, .flags = flags };
+	int ret = ioctl(fd, KMEMLAB_IOC_BRK, &r) ? -errno : 0;
+
+	if (out)
+		*out = r;
+	return ret;
+}
+
+static char *sbrk_raw(int fd, int64_t incr)
+{
+	struct kmemlab_brk r;
+
+	return brk_req(fd, KMEMLAB_BRK_ADD, 0, incr, &r) ? NULL : (char *)(uintptr_t)r.old_brk;
+}
+
+static int kml_brk_raw(int fd, char *addr)
+{
+	return brk_req(fd, KMEMLAB_BRK_SET, (uintptr_t)addr, 0, NULL);
+}
+
+static int open_dev(void)
+{
+	return open("/dev/kmemlab", O_RDWR | O_CLOEXEC);
+}
+
+static char *reserve(int fd, size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static char *chunk(int fd, size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, KMEMLAB_MMAP_CHUNK);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void touch(char *p, size_t len, int c)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += PG)
+		p[i] = (char)c;
+}
+
+/* Every byte of [p, p + len) is c. */
+static bool all(const char *p, size_t len, int c)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != (char)c)
+			return false;
+	return true;
+}
+
+/* debugfs validate: one ": ok" line per allocator. */
+static bool validate_ok(void)
+{
+	char line[256];
+	FILE *f = fopen(DIR "validate", "r");
+	int good = 0, lines = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		lines++;
+		good += strstr(line, ": ok") != NULL;
+	}
+	if (f)
+		fclose(f);
+	return lines == 2 && good == 2;
+}
+
+static void drain(void)
+{
+	int fd = open(DIR "drain", O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			perror("drain");
+		close(fd);
+	}
+}
+
+FIXTURE(heap) {
+	int fd;
+	char *start;
+};
+
+FIXTURE_SETUP(heap)
+{
+	self->fd = open_dev();
+	ASSERT_LE(0, self->fd);
+	self->start = reserve(self->fd, RESERVE);
+	ASSERT_NE(NULL, self->start);
+}
+
+FIXTURE_TEARDOWN(heap)
+{
+	munmap(self->start, RESERVE);
+	close(self->fd);
+}
+
+TEST_F(heap, brk_grow_shrink_query)
+{
+	struct kmemlab_brk r;
+	char *b;
+
+	ASSERT_EQ(0, brk_req(self->fd, KMEMLAB_BRK_ADD, 0, 0, &r));
+	EXPECT_EQ((uintptr_t)self->start, r.start);
+	EXPECT_EQ((uintptr_t)self->start + RESERVE, r.limit);
+	EXPECT_EQ((uintptr_t)self->start, r.old_brk);
+	EXPECT_EQ(r.old_brk, r.new_brk);
+
+	b = sbrk_raw(self->fd, 10000);
+	EXPECT_EQ(self->start, b);
+	EXPECT_EQ(self->start + 10000, sbrk_raw(self->fd, 0));
+	/* brk(2): an absolute break, unaligned is fine. */
+	ASSERT_EQ(0, brk_req(self->fd, KMEMLAB_BRK_SET, (uintptr_t)self->start + 5 * PG + 7, 0, &r));
+	EXPECT_EQ((uintptr_t)self->start + 10000, r.old_brk);
+	EXPECT_EQ((uintptr_t)self->start + 5 * PG + 7, r.new_brk);
+	/* The page holding the break is usable up to its end. */
+	self->start[5 * PG + PG - 1] = 1;
+	/* Shrink with a negative increment: sbrk returns the old break. */
+	EXPECT_EQ(self->start + 5 * PG + 7, sbrk_raw(self->fd, -(int64_t)(PG + 7)));
+	EXPECT_EQ(self->start + 4 * PG, sbrk_raw(self->fd, 0));
+
+	/* Out of range: ENOMEM, with the break unchanged and reported. */
+	EXPECT_EQ(-ENOMEM, brk_req(self->fd, KMEMLAB_BRK_SET, (uintptr_t)self->start - PG, 0, &r));
+	EXPECT_EQ((uintptr_t)self->start + 4 * PG, r.new_brk);
+	EXPECT_EQ(-ENOMEM, brk_req(self->fd, KMEMLAB_BRK_SET,
+				   (uintptr_t)self->start + RESERVE + 1, 0, NULL));
+	EXPECT_EQ(-ENOMEM, brk_req(self->fd, KMEMLAB_BRK_ADD, 0, -(int64_t)(5 * PG), NULL));
+	EXPECT_EQ(-ENOMEM, brk_req(self->fd, KMEMLAB_BRK_ADD, 0, INT64_MAX, NULL));
+	EXPECT_EQ(-ENOMEM, brk_req(self->fd, KMEMLAB_BRK_ADD, 0, INT64_MIN, NULL));
+	EXPECT_EQ(self->start + 4 * PG, sbrk_raw(self->fd, 0));
+	/* Back to the start: empty heap. */
+	ASSERT_EQ(0, brk_req(self->fd, KMEMLAB_BRK_SET, (uintptr_t)self->start, 0, NULL));
+	EXPECT_EQ(self->start, sbrk_raw(self->fd, 0));
+}
+
+TEST_F(heap, lazy_faulting_in_debugfs)
+{
+	struct heap_line h;
+
+	ASSERT_NE(NULL, sbrk_raw(self->fd, 1 << 20));
+	ASSERT_TRUE(heap_of(getpid(), &h));
+	EXPECT_EQ((uintptr_t)self->start, h.start);
+	EXPECT_EQ((uintptr_t)self->start + (1 << 20), h.brk);
+	EXPECT_EQ(RESERVE >> 10, h.reserved_kb);
+	EXPECT_EQ(0, h.resident);
+	EXPECT_EQ(0, h.faults);
+	touch(self->start, 128 * PG, 1);
+	ASSERT_TRUE(heap_of(getpid(), &h));
+	EXPECT_EQ(128, h.resident);
+	EXPECT_EQ(128, h.faults);
+	/* A second touch of the same pages costs nothing. */
+	touch(self->start, 128 * PG, 2);
+	ASSERT_TRUE(heap_of(getpid(), &h));
+	EXPECT_EQ(128, h.faults);
+	EXPECT_STREQ("ok", h.state);
+}
+
+TEST_F(heap, zero_fill_also_recycled)
+{
+	char *p;
+
+	p = sbrk_raw(self->fd, 64 * PG);
+	ASSERT_NE(NULL, p);
+	EXPECT_TRUE(all(p, 64 * PG, 0));
+	memset(p, 0xa5, 64 * PG);
+	/* Shrink: the pages go back; regrow: the same memory, zeroed again. */
+	ASSERT_NE(NULL, sbrk_raw(self->fd, -64 * (int64_t)PG));
+	drain();
+	ASSERT_NE(NULL, sbrk_raw(self->fd, 64 * PG));
+	EXPECT_TRUE(all(p, 64 * PG, 0));
+}
+
+TEST_F(heap, other_process_data_never_seen)
+{
+	int status, i;
+	pid_t pid;
+	char *p;
+
+	/* A child fills pages of its own heap with a secret, then exits. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int fd = open_dev();
+		char *s = fd >= 0 ? reserve(fd, RESERVE) : NULL;
+
+		if (!s || !sbrk_raw(fd, 512 * PG))
+			_exit(1);
+		memset(s, 0x5e, 512 * PG);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	drain();
+	/* Whatever pages the parent now gets, none holds the secret. */
+	p = sbrk_raw(self->fd, 1024 * PG);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 1024; i++)
+		if (memchr(p + i * PG, 0x5e, PG))
+			break;
+	EXPECT_EQ(1024, i);
+}
+
+/* Touching the page above the break kills with SIGSEGV. */
+TEST_SIGNAL(sigsegv_above_break, SIGSEGV)
+{
+	int fd = open_dev();
+	char *s = reserve(fd, RESERVE);
+
+	ASSERT_NE(NULL, s);
+	ASSERT_NE(NULL, sbrk_raw(fd, 3 * PG));
+	s[3 * PG - 1] = 1;
+	s[3 * PG] = 1;
+}
+
+TEST_SIGNAL(sigsegv_after_shrink, SIGSEGV)
+{
+	int fd = open_dev();
+	char *s = reserve(fd, RESERVE);
+
+	ASSERT_NE(NULL, s);
+	ASSERT_NE(NULL, sbrk_raw(fd, 8 * PG));
+	memset(s, 1, 8 * PG);
+	ASSERT_NE(NULL, sbrk_raw(fd, -4 * (int64_t)PG));
+	/* The PTE went with the page: no stale mapping survives the shrink. */
+	s[5 * PG] = 1;
+}
+
+TEST_F(heap, shrink_and_munmap_return_pages_at_once)
+{
+	long before, touched;
+	char *c;
+
+	drain();
+	before = stat_of("free_pages");
+	ASSERT_NE(NULL, sbrk_raw(self->fd, 256 * PG));
+	touch(self->start, 256 * PG, 1);
+	touched = stat_of("free_pages");
+	EXPECT_EQ(before - 256, touched);
+	ASSERT_NE(NULL, sbrk_raw(self->fd, -128 * (int64_t)PG));
+	EXPECT_EQ(before - 128, stat_of("free_pages"));
+
+	/* A chunk: all of it, then a middle part, then the rest. */
+	c = chunk(self->fd, 64 * PG);
+	ASSERT_NE(NULL, c);
+	touch(c, 64 * PG, 3);
+	EXPECT_EQ(before - 192, stat_of("free_pages"));
+	ASSERT_EQ(0, munmap(c + 16 * PG, 16 * PG));
+	EXPECT_EQ(before - 176, stat_of("free_pages"));
+	/* The rest keeps its contents. */
+	EXPECT_EQ(3, c[0]);
+	EXPECT_EQ(3, c[63 * PG]);
+	ASSERT_EQ(0, munmap(c, 64 * PG));
+	EXPECT_EQ(before - 128, stat_of("free_pages"));
+	ASSERT_NE(NULL, sbrk_raw(self->fd, -128 * (int64_t)PG));
+	EXPECT_EQ(before, stat_of("free_pages"));
+}
+
+TEST_SIGNAL(sigsegv_in_unmapped_chunk_part, SIGSEGV)
+{
+	int fd = open_dev();
+	char *c = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, KMEMLAB_MMAP_CHUNK);
+
+	ASSERT_NE(MAP_FAILED, c);
+	memset(c, 1, 8 * PG);
+	ASSERT_EQ(0, munmap(c + 2 * PG, 2 * PG));
+	c[3 * PG] = 1;
+}
+
+TEST_F(heap, chunks_in_debugfs)
+{
+	struct heap_line h;
+	char *a, *b;
+
+	a = chunk(self->fd, 16 * PG);
+	b = chunk(self->fd, 32 * PG);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_TRUE(heap_of(getpid(), &h));
+	EXPECT_EQ(2, h.chunks);
+	EXPECT_EQ(48 * 4, h.chunk_kb);
+	EXPECT_EQ(0, h.resident);
+	touch(b, 32 * PG, 9);
+	ASSERT_TRUE(heap_of(getpid(), &h));
+	EXPECT_EQ(32, h.resident);
+	/* A hole in the middle splits the chunk in two mappings. */
+	ASSERT_EQ(0, munmap(b + 8 * PG, 8 * PG));
+	ASSERT_TRUE(heap_of(getpid(), &h));
+	EXPECT_EQ(3, h.chunks);
+	EXPECT_EQ(40 * 4, h.chunk_kb);
+	EXPECT_EQ(24, h.resident);
+	EXPECT_EQ(0, munmap(a, 16 * PG));
+	EXPECT_EQ(0, munmap(b, 32 * PG));
+	ASSERT_TRUE(heap_of(getpid(), &h));
+	EXPECT_EQ(0, h.chunks);
+	EXPECT_EQ(0, h.resident);
+}
+
+TEST(bad_mappings_refused)
+{
+	int fd = open_dev();
+	char *s, *p;
+
+	ASSERT_LE(0, fd);
+	/* MAP_PRIVATE would copy on write into pages that are not the region's. */
+	p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	/* Offsets other than 0 and KMEMLAB_MMAP_CHUNK. */
+	p = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, PG);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	p = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, KMEMLAB_MMAP_CHUNK + PG);
+	EXPECT_EQ(MAP_FAILED, p);
+	/* One reservation per heap. */
+	s = reserve(fd, 16 * PG);
+	ASSERT_NE(NULL, s);
+	p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EBUSY, errno);
+	/* mremap cannot move or grow it. */
+	p = mremap(s, 16 * PG, 32 * PG, MREMAP_MAYMOVE);
+	EXPECT_EQ(MAP_FAILED, p);
+	p = mremap(s, 16 * PG, 16 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, s + 64 * PG);
+	EXPECT_EQ(MAP_FAILED, p);
+	/* The heap is intact after the refused move. */
+	ASSERT_NE(NULL, sbrk_raw(fd, PG));
+	s[0] = 42;
+	EXPECT_EQ(42, s[0]);
+	/* Unmapping the whole reservation allows a new one. */
+	ASSERT_EQ(0, munmap(s, 16 * PG));
+	s = reserve(fd, 16 * PG);
+	EXPECT_NE(NULL, s);
+	EXPECT_EQ(s, sbrk_raw(fd, 0));
+	close(fd);
+}
+
+TEST(ioctl_validation)
+{
+	struct kmemlab_brk r;
+	int fd = open_dev();
+
+	ASSERT_LE(0, fd);
+	/* No reservation yet: ENOMEM, like a brk that cannot move. */
+	EXPECT_EQ(-ENOMEM, brk_req(fd, KMEMLAB_BRK_ADD, 0, PG, NULL));
+	ASSERT_NE(NULL, reserve(fd, 16 * PG));
+	memset(&r, 0, sizeof(r));
+	EXPECT_EQ(-1, ioctl(fd, KMEMLAB_IOC_BRK, &r));	/* no flag */
+	EXPECT_EQ(EINVAL, errno);
+	r.flags = KMEMLAB_BRK_SET | KMEMLAB_BRK_ADD;
+	EXPECT_EQ(-1, ioctl(fd, KMEMLAB_IOC_BRK, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.flags = KMEMLAB_BRK_ADD;
+	r.reserved[1] = 1;
+	EXPECT_EQ(-1, ioctl(fd, KMEMLAB_IOC_BRK, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.reserved[1] = 0;
+	r.pad = 1;
+	EXPECT_EQ(-1, ioctl(fd, KMEMLAB_IOC_BRK, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.pad = 0;
+	r.new_brk = 1;		/* an output field */
+	EXPECT_EQ(-1, ioctl(fd, KMEMLAB_IOC_BRK, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.new_brk = 0;
+	r.addr = 1;		/* addr with BRK_ADD */
+	EXPECT_EQ(-1, ioctl(fd, KMEMLAB_IOC_BRK, &r));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(fd, KMEMLAB_IOC_BRK, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(fd, KMEMLAB_IOC_BRK, (void *)-4096L));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(fd, _IOWR(KMEMLAB_IOC_MAGIC, 99, struct kmemlab_brk), &r));
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd);
+}
+
+TEST(rlimit_data)
+{
+	struct rlimit rl = { 1 << 20, 1 << 20 };
+	int fd = open_dev();
+	char *s, *c;
+
+	ASSERT_LE(0, fd);
+	s = reserve(fd, 16 << 20);
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, setrlimit(RLIMIT_DATA, &rl));
+	EXPECT_EQ(NULL, sbrk_raw(fd, 2 << 20));
+	EXPECT_EQ(s, sbrk_raw(fd, 512 << 10));
+	/* Chunks count too: 512 KiB of break + 768 KiB > 1 MiB. */
+	c = mmap(NULL, 768 << 10, PROT_READ | PROT_WRITE, MAP_SHARED, fd, KMEMLAB_MMAP_CHUNK);
+	EXPECT_EQ(MAP_FAILED, c);
+	EXPECT_EQ(ENOMEM, errno);
+	c = chunk(fd, 256 << 10);
+	EXPECT_NE(NULL, c);
+	EXPECT_EQ(NULL, sbrk_raw(fd, 512 << 10));
+	EXPECT_NE(NULL, sbrk_raw(fd, 256 << 10));
+	close(fd);
+}
+
+/* Exhaustion: the call fails first when it can; else the toucher gets SIGBUS. */
+TEST(exhaustion)
+{
+	long free_pages = stat_of("free_pages"), before;
+	int fd, status;
+	pid_t pid;
+	char *s;
+
+	ASSERT_LT(0, free_pages);
+	drain();
+	before = stat_of("free_pages");
+	fd = open_dev();
+	s = reserve(fd, 1UL << 36);
+	ASSERT_NE(NULL, s);
+	/* More than the region has free, in one request. */
+	EXPECT_EQ(NULL, sbrk_raw(fd, (free_pages + 16) * PG));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, (free_pages + 16) * PG, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, KMEMLAB_MMAP_CHUNK));
+	/* In two requests that each fit, touched by a child: SIGBUS. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int cfd = open_dev();
+		char *cs = reserve(cfd, 1UL << 36);
+
+		if (!cs || !sbrk_raw(cfd, free_pages * 3 / 4 * PG) ||
+		    !sbrk_raw(cfd, free_pages * 3 / 4 * PG))
+			_exit(1);
+		touch(cs, free_pages * 3 / 2 * PG, 1);
+		_exit(2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGBUS, WTERMSIG(status));
+	EXPECT_LT(0, stat_of("heap_sigbus"));
+	/* Everything came back, and this heap still works. */
+	drain();
+	EXPECT_EQ(before, stat_of("free_pages"));
+	ASSERT_EQ(s, sbrk_raw(fd, 16 * PG));
+	memset(s, 7, 16 * PG);
+	EXPECT_TRUE(all(s, 16 * PG, 7));
+	EXPECT_TRUE(validate_ok());
+	close(fd);
+}
+
+TEST_F(heap, fork_gives_the_child_a_copy)
+{
+	int pipefd[2], status;
+	struct heap_line h;
+	char *p, *c, go;
+	pid_t pid;
+
+	p = sbrk_raw(self->fd, 8 * PG);
+	ASSERT_NE(NULL, p);
+	memset(p, 'A', 8 * PG);
+	c = chunk(self->fd, 4 * PG);
+	ASSERT_NE(NULL, c);
+	memset(c, 'a', 4 * PG);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int bad = 0;
+
+		/* The heap as it was at the fork. */
+		bad |= !all(p, 8 * PG, 'A') || !all(c, 4 * PG, 'a');
+		/* Its own break: growing it here does not move the parent's. */
+		bad |= sbrk_raw(self->fd, 0) != p + 8 * PG;
+		bad |= sbrk_raw(self->fd, PG) != p + 8 * PG;
+		memset(p, 'C', 9 * PG);
+		memset(c, 'c', 4 * PG);
+		if (read(pipefd[0], &go, 1) != 1)
+			bad = 1;
+		/* The parent wrote 'P' meanwhile: still 'C' here. */
+		bad |= !all(p, 9 * PG, 'C') || !all(c, 4 * PG, 'c');
+		_exit(bad);
+	}
+	memset(p, 'P', 8 * PG);
+	memset(c, 'p', 4 * PG);
+	ASSERT_EQ(1, write(pipefd[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	EXPECT_TRUE(all(p, 8 * PG, 'P'));
+	EXPECT_TRUE(all(c, 4 * PG, 'p'));
+	EXPECT_EQ(p + 8 * PG, sbrk_raw(self->fd, 0));
+	/* The child's heap went with it. */
+	EXPECT_FALSE(heap_of(pid, &h));
+	ASSERT_TRUE(heap_of(getpid(), &h));
+	EXPECT_EQ(12, h.resident);
+}
+
+TEST(sixteen_processes_in_parallel)
+{
+	long before;
+	int i, status, failed = 0;
+	pid_t pids[16];
+
+	drain();
+	before = stat_of("free_pages");
+	for (i = 0; i < 16; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (!pids[i]) {
+			int fd = open_dev(), round, bad = 0;
+			char *s = fd >= 0 ? reserve(fd, 64 << 20) : NULL;
+			unsigned int seed = i;
+
+			if (!s)
+				_exit(1);
+			for (round = 0; round < 200 && !bad; round++) {
+				size_t n = (rand_r(&seed) % 64 + 1) * PG, keep;
+				char *b = sbrk_raw(fd, n);
+
+				if (!b)
+					_exit(2);
+				/* Fresh pages read zero; then they carry our mark. */
+				bad |= !all(b, n, 0);
+				memset(b, 'a' + i, n);
+				bad |= !all(s, b + n - s, 'a' + i);
+				/* Shrink to a random size of at most 128 pages. */
+				keep = rand_r(&seed) % 129 * PG;
+				if ((size_t)(b + n - s) > keep)
+					bad |= kml_brk_raw(fd, s + keep);
+			}
+			_exit(bad ? 3 : 0);
+		}
+	}
+	for (i = 0; i < 16; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		if (status)
+			TH_LOG("process %d: status %#x", i, status);
+		failed += status != 0;
+	}
+	EXPECT_EQ(0, failed);
+	drain();
+	EXPECT_EQ(before, stat_of("free_pages"));
+	EXPECT_TRUE(validate_ok());
+}
+
+TEST(rmmod_refused_while_open)
+{
+	int fd = open_dev();
+	char *s = reserve(fd, 16 * PG);
+
+	ASSERT_NE(NULL, s);
+	ASSERT_NE(NULL, sbrk_raw(fd, PG));
+	s[0] = 1;
+	/* The mapping alone holds the file, and so the module. */
+	close(fd);
+	EXPECT_NE(0, system("rmmod kmemlab 2>/dev/null"));
+	EXPECT_EQ(1, s[0]);
+	munmap(s, 16 * PG);
+}
+
+/* The shim: the calls' own semantics and errno. */
+TEST(shim_brk_sbrk_mmap_munmap)
+{
+	char *b0, *b1, *m;
+
+	ASSERT_EQ(0, kml_heap_init());
+	b0 = kml_sbrk(0);
+	ASSERT_NE((void *)-1, b0);
+	EXPECT_EQ(b0, kml_sbrk(100));
+	b1 = kml_sbrk(0);
+	EXPECT_EQ(b0 + 100, b1);
+	memset(b0, 1, 100);
+	EXPECT_EQ(0, kml_brk(b0 + 3 * PG));
+	EXPECT_EQ(b0 + 3 * PG, kml_sbrk(0));
+	errno = 0;
+	EXPECT_EQ(-1, kml_brk(b0 - PG));
+	EXPECT_EQ(ENOMEM, errno);
+	errno = 0;
+	EXPECT_EQ((void *)-1, kml_sbrk(INTPTR_MIN));
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ(0, kml_brk(b0));
+
+	m = kml_mmap(NULL, 5 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	EXPECT_TRUE(all(m, 5 * PG, 0));
+	memset(m, 2, 5 * PG);
+	EXPECT_EQ(0, kml_munmap(m + PG, PG));
+	EXPECT_EQ(0, kml_munmap(m, 5 * PG));
+	/* Anything but an anonymous private mapping is EINVAL. */
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, kml_mmap(NULL, PG, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, kml_mmap(NULL, PG, PROT_READ, MAP_PRIVATE, 0, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, kml_mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, PG));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, kml_mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, kml_munmap(m + 1, PG));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * The fuzzer: random commands, sizes and pointers, then the heap and the
+ * allocator must be intact and every page must come back.
+ */
+static const unsigned long cmds[] = {
+	KMEMLAB_IOC_BRK, KMEMLAB_IOC_CACHE_CREATE, KMEMLAB_IOC_CACHE_ALLOC,
+	KMEMLAB_IOC_KMALLOC, KMEMLAB_IOC_KFREE, KMEMLAB_IOC_CACHE_FREE,
+	KMEMLAB_IOC_CACHE_DESTROY, _IOWR(KMEMLAB_IOC_MAGIC, 8, struct kmemlab_brk),
+	_IOR(KMEMLAB_IOC_MAGIC, 7, struct kmemlab_brk), _IO(KMEMLAB_IOC_MAGIC, 7), 0, ~0UL,
+};
+
+static uint64_t xs(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static uint64_t fuzz_value(uint64_t *s)
+{
+	static const uint64_t special[] = {
+		0, 1, 4095, 4096, 4097, 1 << 20, INT64_MAX, (uint64_t)INT64_MIN, ~0ULL,
+		0xffffffff80000000ULL, 0xffff888000000000ULL, 0x7ffffffff000ULL,
+	};
+
+	return xs(s) % 2 ? special[xs(s) % (sizeof(special) / sizeof(special[0]))] : xs(s);
+}
+
+TEST(ioctl_fuzz)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ULL, i, ok = 0;
+	long before;
+	int fd, status;
+	pid_t pid;
+
+	drain();
+	before = stat_of("free_pages");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char *buf = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *s;
+
+		fd = open_dev();
+		s = reserve(fd, 64 << 20);
+		if (!s || buf == MAP_FAILED)
+			_exit(1);
+		for (i = 0; i < 100000; i++) {
+			unsigned long cmd = cmds[xs(&seed) % (sizeof(cmds) / sizeof(cmds[0]))];
+			uint64_t *w = (uint64_t *)buf;
+			void *arg;
+			int j;
+
+			for (j = 0; j < 8; j++)
+				w[j] = fuzz_value(&seed);
+			if (xs(&seed) % 4 == 0) {
+				/* A mostly valid brk request, to move the break a lot. */
+				memset(buf, 0, 64);
+				((struct kmemlab_brk *)buf)->flags = KMEMLAB_BRK_ADD;
+				((struct kmemlab_brk *)buf)->incr = (int64_t)(xs(&seed) % (64 * PG)) -
+								    32 * (int64_t)PG;
+				cmd = KMEMLAB_IOC_BRK;
+			}
+			switch (xs(&seed) % 8) {
+			case 0:
+				arg = NULL;
+				break;
+			case 1:
+				arg = (void *)(uintptr_t)fuzz_value(&seed);
+				break;
+			case 2:
+				arg = buf + 2 * PG - 8;		/* runs off the end */
+				break;
+			case 3:
+				arg = buf + 1 + xs(&seed) % 7;	/* misaligned */
+				break;
+			default:
+				arg = buf;
+			}
+			if (!ioctl(fd, cmd, arg))
+				ok++;
+			if (i % 997 == 0) {
+				char *b = sbrk_raw(fd, 0);
+
+				if (b && b > s)
+					memset(s, 0x11, b - s);
+			}
+		}
+		printf("# %llu of 100000 calls succeeded\n", (unsigned long long)ok);
+		_exit(ok ? 0 : 4);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	drain();
+	EXPECT_EQ(before, stat_of("free_pages"));
+	EXPECT_TRUE(validate_ok());
+}
+
+TEST_HARNESS_MAIN
