@@ -23,11 +23,15 @@ HOST_CFLAGS := -g -O1 -Wall -Werror -I$(KSFT) -Iselftests/core $(SANITIZE)
 all: module selftests host-tests tools
 
 # User-space tools that go into the guest.
-tools: $(B)/tools/kmlctl
+tools: $(B)/tools/kmlctl $(B)/tools/kmlheap
 
 $(B)/tools/%: tools/%.c module/include/uapi/kmemlab.h
 	@mkdir -p $(B)/tools
 	$(CC) -O2 -Wall -Wextra -Werror -Imodule/include/uapi -o $@ $<
+
+$(B)/tools/kmlheap: tools/kmlheap.c shim/kml.c shim/kml.h module/include/uapi/kmemlab.h
+	@mkdir -p $(B)/tools
+	$(CC) -O2 -Wall -Wextra -Werror -Imodule/include/uapi -Ishim -o $@ tools/kmlheap.c shim/kml.c
 
 deps:
 	@scripts/deps.sh
@@ -122,6 +126,7 @@ guest-image-run:
 	   echo "/usr/bin/timeout /usr/bin/timeout"; \
 	   echo "scripts/kmemlab /kmemlab/bin/kmemlab"; \
 	   echo "$(B)/tools/kmlctl /kmemlab/bin/kmlctl"; \
+	   echo "$(B)/tools/kmlheap /kmemlab/bin/kmlheap"; \
 	   for k in $(FDIR)/kbuild/*.ko; do echo "$$k /kmemlab/$$(basename $$k)"; done; \
 	   echo "$(KSFT)/kselftest /kmemlab/selftests/kselftest"; \
 	   echo "$(KSFT)/run_kselftest.sh /kmemlab/selftests/run_kselftest.sh"; \

@@ -755,6 +755,20 @@ TEST(ioctl_fuzz)
 			}
 			if (!ioctl(fd, cmd, arg))
 				ok++;
+			if (xs(&seed) % 64 == 0) {
+				/* Mappings too: random sizes, offsets and partial unmaps. */
+				size_t len = (xs(&seed) % 256 + 1) * PG, off = xs(&seed) % len & ~(PG - 1);
+				char *c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+					       xs(&seed) % 4 ? KMEMLAB_MMAP_CHUNK : fuzz_value(&seed) & ~(PG - 1));
+
+				if (c != MAP_FAILED) {
+					touch(c, len, 0x22);
+					munmap(c + off, xs(&seed) % ((len - off) / PG) * PG + PG);
+					if (mremap(c, PG, 2 * PG, MREMAP_MAYMOVE) != MAP_FAILED)
+						_exit(5);
+					munmap(c, len);
+				}
+			}
 			if (i % 997 == 0) {
 				char *b = sbrk_raw(fd, 0);
 

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmlheap - a process with a kmemlab heap, driven step by step from the
+ * command line (the demo's brk/mmap chapter), and the heap benchmark.
+ *
+ *   kmlheap STEP...    run the steps in order, in one process:
+ *     sbrk N           move the break by N bytes (K/M suffix; may be negative)
+ *     touch OFF LEN    write one byte in each page of [start+OFF, start+OFF+LEN)
+ *     zero OFF LEN     check that [start+OFF, start+OFF+LEN) reads zero
+ *     mmap LEN         make a chunk with kml_mmap and touch nothing
+ *     touchmap LEN     write one byte in each page of the first LEN of the chunk
+ *     munmap           kml_munmap the chunk
+ *     heap             this process's line of debugfs heaps, with its header
+ *     sh CMD           run CMD with sh -c
+ *   kmlheap bench MB   fault rate: kmemlab's brk and chunks next to the
+ *                      kernel's own brk and anonymous mmap, touched page by page
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include "kml.h"
+
+#define HEAPS "/sys/kernel/debug/kmemlab/heaps"
+
+static char *start, *chunk;
+static size_t chunk_len;
+static long page_size;
+
+static long parse(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 0);
+
+	if (*end == 'K' || *end == 'k')
+		v <<= 10;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20;
+	else if (*end)
+		v = -1;
+	return v;
+}
+
+static int show_heap(void)
+{
+	char line[512], mine[16];
+	FILE *f = fopen(HEAPS, "r");
+	int n = 0;
+
+	if (!f) {
+		perror(HEAPS);
+		return 1;
+	}
+	snprintf(mine, sizeof(mine), "%d ", getpid());
+	while (fgets(line, sizeof(line), f))
+		if (n++ == 0 || !strncmp(line + strspn(line, " "), mine, strlen(mine)))
+			fputs(line, stdout);
+	fclose(f);
+	return 0;
+}
+
+static void touch(char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += page_size)
+		p[i] = 1;
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+enum { KML_BRK, KML_CHUNK, SYS_BRK, SYS_MMAP };
+
+/* Seconds to fault in len bytes of fresh memory of the given kind; < 0 on failure. */
+static double fault_run(int kind, size_t len)
+{
+	double t0, t;
+	char *p;
+
+	switch (kind) {
+	case KML_BRK:
+		p = kml_sbrk(len);
+		break;
+	case SYS_BRK:
+		p = sbrk(len);
+		break;
+	case KML_CHUNK:
+		p = kml_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		break;
+	default:
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	}
+	if (p == (void *)-1)
+		return -1;
+	t0 = now();
+	touch(p, len);
+	t = now() - t0;
+	if (kind == KML_BRK)
+		kml_sbrk(-(long)len);
+	else if (kind == SYS_BRK)
+		sbrk(-(long)len);
+	else if (kind == KML_CHUNK)
+		kml_munmap(p, len);
+	else
+		munmap(p, len);
+	return t;
+}
+
+/* Best of 5 rounds: faults per second for each kind, and the ratios. */
+static int bench(long mb)
+{
+	static const char *const name[] = {
+		"kmemlab brk", "kmemlab chunk", "kernel brk", "kernel mmap",
+	};
+	size_t len = (size_t)mb << 20, pages = len / page_size;
+	double best[4];
+	int kind, round;
+
+	for (kind = 0; kind < 4; kind++) {
+		best[kind] = 1e9;
+		for (round = 0; round < 5; round++) {
+			double t = fault_run(kind, len);
+
+			if (t < 0) {
+				fprintf(stderr, "kmlheap bench: %s of %ld MiB failed: %s\n",
+					name[kind], mb, strerror(errno));
+				return 1;
+			}
+			if (t < best[kind])
+				best[kind] = t;
+		}
+	}
+	printf("  %-16s %12s %10s   (%ld MiB touched page by page, best of 5)\n", "heap",
+	       "faults/s", "ns/fault", mb);
+	for (kind = 0; kind < 4; kind++)
+		printf("  %-16s %12.0f %10.0f\n", name[kind], pages / best[kind],
+		       best[kind] * 1e9 / pages);
+	printf("  ratio kmemlab brk / kernel brk (time per fault): %.2f\n",
+	       best[KML_BRK] / best[SYS_BRK]);
+	printf("  ratio kmemlab chunk / kernel mmap (time per fault): %.2f\n",
+	       best[KML_CHUNK] / best[SYS_MMAP]);
+	return 0;
+}
+
+static int step(char **argv, int *i)
+{
+	const char *cmd = argv[*i];
+	long a, b;
+	char *p;
+
+	if (!strcmp(cmd, "heap"))
+		return show_heap();
+	if (!strcmp(cmd, "munmap")) {
+		printf("kml_munmap(%p, %zu)\n", (void *)chunk, chunk_len);
+		return chunk && kml_munmap(chunk, chunk_len) ? 1 : 0;
+	}
+	if (!argv[*i + 1])
+		goto usage;
+	if (!strcmp(cmd, "sh"))
+		return system(argv[++*i]) ? 1 : 0;
+	a = parse(argv[++*i]);
+	if (!strcmp(cmd, "sbrk")) {
+		p = kml_sbrk(a);
+		if (p == (void *)-1) {
+			printf("kml_sbrk(%ld) failed: %s\n", a, strerror(errno));
+			return 1;
+		}
+		printf("kml_sbrk(%ld) = %p: the break moves from %p to %p\n", a, (void *)p,
+		       (void *)p, kml_sbrk(0));
+		return 0;
+	}
+	if (!strcmp(cmd, "mmap") || !strcmp(cmd, "touchmap")) {
+		if (cmd[0] == 't') {
+			touch(chunk, a);
+			printf("touched %ld pages of the chunk\n", a / page_size);
+			return 0;
+		}
+		chunk_len = a;
+		chunk = kml_mmap(NULL, a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (chunk == MAP_FAILED) {
+			printf("kml_mmap(%ld) failed: %s\n", a, strerror(errno));
+			return 1;
+		}
+		printf("kml_mmap(NULL, %ld, ...) = %p\n", a, (void *)chunk);
+		return 0;
+	}
+	if (!argv[*i + 1] || a < 0)
+		goto usage;
+	b = parse(argv[++*i]);
+	if (b < 0)
+		goto usage;
+	if (!strcmp(cmd, "touch")) {
+		touch(start + a, b);
+		printf("touched %ld pages at heap start + %ld\n", b / page_size, a);
+		return 0;
+	}
+	if (!strcmp(cmd, "zero")) {
+		for (p = start + a; p < start + a + b; p++)
+			if (*p) {
+				printf("byte at heap start + %ld is %d, not 0\n", (long)(p - start), *p);
+				return 1;
+			}
+		printf("%ld bytes at heap start + %ld read zero\n", b, a);
+		return 0;
+	}
+usage:
+	fprintf(stderr, "kmlheap: bad step at '%s' (see the top of tools/kmlheap.c)\n", cmd);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	int i, err;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	err = kml_heap_init();
+	if (err) {
+		fprintf(stderr, "kmlheap: /dev/kmemlab: %s\n", strerror(err));
+		return 1;
+	}
+	if (argc == 3 && !strcmp(argv[1], "bench"))
+		return bench(parse(argv[2]));
+	start = kml_sbrk(0);
+	for (i = 1; i < argc; i++) {
+		err = step(argv, &i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
