@@ -132,7 +132,7 @@ static int bench(long mb)
 			double t = fault_run(kind, len);
 
 			if (t < 0) {
-				fprintf(stderr, "kmlheap bench: %s of %ld MiB failed: %s\n",
+				fprintf(stderr, "kmlheap: %s of %ld MiB failed: %s\n",
 					name[kind], mb, strerror(errno));
 				return 1;
 			}
@@ -186,7 +186,8 @@ static int step(char **argv, int *i)
 			return 0;
 		}
 		chunk_len = a;
-		chunk = kml_mmap(NULL, a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		chunk = kml_mmap(NULL, a, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
 		if (chunk == MAP_FAILED) {
 			printf("kml_mmap(%ld) failed: %s\n", a, strerror(errno));
 			return 1;
@@ -207,14 +208,15 @@ static int step(char **argv, int *i)
 	if (!strcmp(cmd, "zero")) {
 		for (p = start + a; p < start + a + b; p++)
 			if (*p) {
-				printf("byte at heap start + %ld is %d, not 0\n", (long)(p - start), *p);
+				printf("byte at heap start + %ld is %d, not 0\n",
+				       (long)(p - start), *p);
 				return 1;
 			}
 		printf("%ld bytes at heap start + %ld read zero\n", b, a);
 		return 0;
 	}
 usage:
-	fprintf(stderr, "kmlheap: bad step at '%s' (see the top of tools/kmlheap.c)\n", cmd);
+	fprintf(stderr, "kmlheap: no such step, or bad arguments: '%s'\n", cmd);
 	return 2;
 }
 
