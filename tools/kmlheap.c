@@ -216,7 +216,7 @@ static int step(char **argv, int *i)
 		return 0;
 	}
 usage:
-	fprintf(stderr, "kmlheap: no such step, or bad arguments: '%s'\n", cmd);
+	fprintf(stderr, "kmlheap: unknown command or bad arguments: '%s'\n", cmd);
 	return 2;
 }
 
