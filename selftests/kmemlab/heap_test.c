@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 #include "kselftest_harness.h"
 #include "kmemlab.h"
@@ -624,6 +625,43 @@ TEST(rmmod_refused_while_open)
 	EXPECT_NE(0, system("rmmod kmemlab 2>/dev/null"));
 	EXPECT_EQ(1, s[0]);
 	munmap(s, 16 * PG);
+}
+
+/* errno of open(/dev/kmemlab) by uid 65534 with the given groups (0 = success). */
+static int open_as_nobody(gid_t group)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (!pid) {
+		gid_t groups[1] = { group };
+		int fd;
+
+		if (setgroups(group ? 1 : 0, groups) || setgid(65534) || setuid(65534))
+			_exit(100);
+		fd = open_dev();
+		if (fd < 0)
+			_exit(errno);
+		/* A heap works for a group member as for root. */
+		if (!reserve(fd, 16 * PG) || !sbrk_raw(fd, PG))
+			_exit(101);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Root only by default; dev_group=GID adds that group's members. */
+TEST(dev_group)
+{
+	EXPECT_EQ(EACCES, open_as_nobody(0));
+	EXPECT_EQ(EACCES, open_as_nobody(4242));
+	ASSERT_EQ(0, system("rmmod kmemlab && insmod /kmemlab/kmemlab.ko dev_group=4242"));
+	EXPECT_EQ(0, open_as_nobody(4242));
+	EXPECT_EQ(EACCES, open_as_nobody(4243));
+	EXPECT_EQ(EACCES, open_as_nobody(0));
+	ASSERT_EQ(0, system("rmmod kmemlab && insmod /kmemlab/kmemlab.ko"));
 }
 
 /* The shim: the calls' own semantics and errno. */
