@@ -994,7 +994,7 @@ static void *arena_malloc(struct kmm_arena *a, size_t nb)
 			bck = victim->bk;
 			if (victim->size <= HDR_SZ || size > a->system_mem)
 				kmm_fatal("malloc(): invalid size (unsorted)");
-			if (next->size <= HDR_SZ || csize(next) > a->system_mem)
+			if (next->size < HDR_SZ || next->size > a->system_mem)
 				kmm_fatal("malloc(): invalid next size (unsorted)");
 			if (next->prev_size != size)
 				kmm_fatal("malloc(): mismatching next->prev_size (unsorted)");
