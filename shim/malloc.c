@@ -1366,9 +1366,8 @@ static inline void kmm_free(void *mem)
 		struct kmm_tentry *e = mem;
 		size_t idx = tc_index(size & ~SIZE_FLAGS);
 
-		if (unlikely(e->key == kmm_tcache_key))
-			tc_check_double_free(e, idx);
-		if (likely(tc.room[idx])) {
+		/* a key match (maybe a double free) is checked on the slow path */
+		if (likely(e->key != kmm_tcache_key && tc.room[idx])) {
 			tc_put(p, idx);
 			return;
 		}
