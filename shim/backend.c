@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * backend.c - the two memory backends of libkmemlab-malloc.
+ * The two memory backends of libkmemlab-malloc.
  *
  * "sys" moves the real program break with the raw brk system call (the
  * kernel returns the new break on success and the old one on failure) and

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * backend.h - where libkmemlab-malloc gets its memory from.
+ * Where libkmemlab-malloc gets its memory from.
  *
  * The allocator never calls brk or mmap itself: it calls through one
  * table, chosen once at first use from KMEMLAB_MALLOC_BACKEND:
@@ -29,6 +29,10 @@ struct kmm_backend {
  * NULL after printing one line on stderr when it cannot be used.
  */
 const struct kmm_backend *kmm_backend_select(void);
+
+/* glibc's thread-exit destructors and this object's handle for them */
+extern void *__dso_handle;
+int __cxa_thread_atexit_impl(void (*func)(void *), void *obj, void *dso);
 
 /* Small write(2)-based printing that never allocates. */
 void kmm_puts(const char *s);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kml_stub.c - stands in for kml.c until it exists, so that
+ * Stands in for kml.c until it exists, so that
  * libkmemlab-malloc links on the host. Every call fails with ENODEV, as if
  * there were no /dev/kmemlab; host tests use KMEMLAB_MALLOC_BACKEND=sys.
  * The Makefile builds kml.c instead as soon as it is there.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * malloc.c - libkmemlab-malloc, a malloc in the design of glibc's ptmalloc,
+ * libkmemlab-malloc: a malloc in the design of glibc's ptmalloc,
  * written from scratch for kmemlab. It gets memory through a backend table
  * (backend.h): /dev/kmemlab (kml_sbrk, kml_mmap, kml_munmap) or the real
  * brk(2) and mmap(2).
@@ -98,13 +98,11 @@
 #include <sys/syscall.h>
 
 #include "backend.h"
+#include "compiler.h"
+#include "kmemlab-malloc.h"
 
-#define KMM_EXPORT	__attribute__((visibility("default")))
-#define KMM_TLS		__attribute__((tls_model("initial-exec")))
-#define KMM_NORET	__attribute__((noreturn, cold, noinline))
-#define KMM_COLD	__attribute__((cold, noinline))
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define KMM_EXPORT	__visible_default
+#define KMM_TLS		__tls_initial_exec
 
 #define SIZE_SZ		sizeof(size_t)
 #define MALIGN		16UL
@@ -139,6 +137,11 @@
 #define CONSOLIDATE_AT		(64UL * 1024)
 #define UNSORTED_MAX_ITERS	10000
 
+/* glibc's words for misuse found in functions of the same name */
+#define MSG_REALLOC_POINTER	"realloc(): invalid pointer"
+#define MSG_REALLOC_OLD_SIZE	"realloc(): invalid old size"
+#define MSG_MUNMAP_POINTER	"munmap_chunk(): invalid pointer"
+
 struct kmm_chunk {
 	size_t prev_size;
 	size_t size;
@@ -154,7 +157,7 @@ struct kmm_arena {
 	struct kmm_chunk *fast[NFASTBINS];	/* safe-linked */
 	struct kmm_chunk *top;
 	struct kmm_chunk *last_remainder;
-	uint64_t binmap[NBINS / 64];
+	unsigned long binmap[NBINS / 64];
 	size_t system_mem;
 	size_t max_system_mem;
 	struct kmm_arena *next;		/* all arenas; kmm_list_lock */
@@ -179,7 +182,7 @@ struct kmm_tentry {
 
 struct kmm_tcache {
 	struct kmm_tentry *entries[TC_BINS];
-	uint16_t room[TC_BINS];		/* free slots; 0 while inactive */
+	unsigned short room[TC_BINS];		/* free slots; 0 while inactive */
 	bool active;
 	bool dead;			/* thread exit: no tcache any more */
 };
@@ -212,6 +215,7 @@ static struct kmm_params mp = {
 	.n_mmaps_max = DEFAULT_MMAP_MAX,
 	.narenas = 1,
 };
+
 static const struct kmm_backend *kmm_be;
 static int kmm_state;			/* 0 not yet, 1 ready, -1 no backend */
 static uintptr_t kmm_tcache_key;
@@ -221,23 +225,9 @@ static bool kmm_stats_at_exit;
 static __thread struct kmm_tcache tc KMM_TLS;
 static __thread struct kmm_arena *thread_arena KMM_TLS;
 
-extern void *__dso_handle;
-int __cxa_thread_atexit_impl(void (*func)(void *), void *obj, void *dso);
-
-/* exported, with no declaration in the system headers */
-void cfree(void *mem);
-const char *kml_malloc_backend(void);
-void *__libc_malloc(size_t n);
-void __libc_free(void *mem);
-void *__libc_calloc(size_t nmemb, size_t size);
-void *__libc_realloc(void *mem, size_t n);
-void *__libc_memalign(size_t align, size_t n);
-void *__libc_valloc(size_t n);
-void *__libc_pvalloc(size_t n);
-
 /* ---- small helpers ---------------------------------------------------- */
 
-KMM_NORET static void kmm_fatal(const char *msg)
+static __noreturn __cold noinline void kmm_fatal(const char *msg)
 {
 	char buf[160];
 	size_t n = strlen(msg);
@@ -355,7 +345,7 @@ static inline int bin_index(size_t sz)
 
 static inline void mark_bin(struct kmm_arena *a, int i)
 {
-	a->binmap[i >> 6] |= 1ULL << (i & 63);
+	a->binmap[i >> 6] |= 1UL << (i & 63);
 }
 
 static inline size_t tc_index(size_t csz)
@@ -408,13 +398,13 @@ static inline void *tc_get(size_t idx, struct kmm_tentry *e)
 	return e;
 }
 
-KMM_NORET static void tc_double_free(void)
+static __noreturn __cold noinline void tc_double_free(void)
 {
 	kmm_fatal("free(): double free detected in tcache 2");
 }
 
 /* e carries the tcache key: it is in a tcache, or the key is a coincidence. */
-KMM_COLD static void tc_check_double_free(struct kmm_tentry *e, size_t idx)
+static __cold noinline void tc_check_double_free(struct kmm_tentry *e, size_t idx)
 {
 	struct kmm_tentry *t;
 	unsigned int n = 0;
@@ -455,7 +445,7 @@ static void tc_thread_exit(void *unused)
 
 static void kmm_init(void);
 
-KMM_COLD static void tc_thread_init(void)
+static __cold noinline void tc_thread_init(void)
 {
 	size_t i;
 
@@ -667,7 +657,7 @@ static void munmap_chunk(struct kmm_chunk *p)
 	char *block = (char *)p - off;
 
 	if (((uintptr_t)block | total) & (kmm_pagesize - 1))
-		kmm_fatal("munmap_chunk(): invalid pointer");
+		kmm_fatal(MSG_MUNMAP_POINTER);
 	__atomic_sub_fetch(&mp.n_mmaps, 1, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&mp.mmapped_mem, total, __ATOMIC_RELAXED);
 	kmm_be->munmap(block, total);
@@ -1049,16 +1039,16 @@ static void *arena_malloc(struct kmm_arena *a, size_t nb)
 		/* the smallest chunk of the next non-empty bin fits */
 		for (idx = idx + 1; idx < NBINS; ) {
 			int w = idx >> 6;
-			uint64_t bits = a->binmap[w] & (~0ULL << (idx & 63));
+			unsigned long bits = a->binmap[w] & (~0UL << (idx & 63));
 
 			if (!bits) {
 				idx = (w + 1) << 6;
 				continue;
 			}
-			idx = (w << 6) + __builtin_ctzll(bits);
+			idx = (w << 6) + __builtin_ctzl(bits);
 			b = bin_at(a, idx);
 			if (b->bk == b) {
-				a->binmap[w] &= ~(1ULL << (idx & 63));
+				a->binmap[w] &= ~(1UL << (idx & 63));
 				idx++;
 				continue;
 			}
@@ -1134,17 +1124,16 @@ static struct kmm_arena *new_arena(void)
 }
 
 /* A thread's first arena: a detached one, a new one, or a shared one. */
-KMM_COLD static struct kmm_arena *arena_attach(void)
+static __cold noinline struct kmm_arena *arena_attach(void)
 {
 	struct kmm_arena *a;
 
 	pthread_mutex_lock(&kmm_list_lock);
 	a = kmm_free_list;
-	if (a) {
+	if (a)
 		kmm_free_list = a->next_free;
-	} else if (mp.narenas < arena_limit()) {
+	else if (mp.narenas < arena_limit())
 		a = new_arena();
-	}
 	if (!a) {
 		a = kmm_next_reuse ? kmm_next_reuse : &main_arena;
 		kmm_next_reuse = a->next;
@@ -1218,7 +1207,7 @@ static void kmm_read_env(void)
 	kmm_stats_at_exit = s && s[0] == '1';
 }
 
-KMM_COLD static void kmm_init(void)
+static __cold noinline void kmm_init(void)
 {
 	pthread_mutex_lock(&kmm_list_lock);
 	if (kmm_state == 0) {
@@ -1325,7 +1314,7 @@ static void *arena_alloc(size_t nb)
 	return m;
 }
 
-KMM_COLD static void *kmm_malloc_slow(size_t n)
+static __cold noinline void *kmm_malloc_slow(size_t n)
 {
 	void *m;
 	size_t nb;
@@ -1380,7 +1369,7 @@ KMM_EXPORT void free(void *mem)
 	kmm_free(mem);
 }
 
-KMM_COLD static void kmm_free_slow(void *mem)
+static __cold noinline void kmm_free_slow(void *mem)
 {
 	struct kmm_chunk *p = mem2chunk(mem);
 	size_t size = csize(p);
@@ -1503,7 +1492,7 @@ KMM_EXPORT void *realloc(void *mem, size_t n)
 	p = mem2chunk(mem);
 	size = csize(p);
 	if ((uintptr_t)p > -size || ((uintptr_t)p & MALIGN_MASK))
-		kmm_fatal("realloc(): invalid pointer");
+		kmm_fatal(MSG_REALLOC_POINTER);
 	if (n > PTRDIFF_MAX) {
 		errno = ENOMEM;
 		return NULL;
@@ -1515,11 +1504,11 @@ KMM_EXPORT void *realloc(void *mem, size_t n)
 		copy = size - HDR_SZ;
 	} else {
 		if (p->size <= HDR_SZ || (size & MALIGN_MASK))
-			kmm_fatal("realloc(): invalid old size");
+			kmm_fatal(MSG_REALLOC_OLD_SIZE);
 		a = arena_of(p);
 		kmm_lock(a);
 		if (size >= a->system_mem)
-			kmm_fatal("realloc(): invalid old size");
+			kmm_fatal(MSG_REALLOC_OLD_SIZE);
 		done = realloc_in_place(a, p, size, nb);
 		kmm_unlock(a);
 		if (done)
@@ -1607,16 +1596,17 @@ KMM_EXPORT void *memalign(size_t align, size_t n)
 
 KMM_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
-	int saved = errno;
+	int saved = errno, ret = EINVAL;
 	void *m;
 
 	if (align == 0 || align % sizeof(void *) ||
 	    ((align / sizeof(void *)) & (align / sizeof(void *) - 1)))
-		return EINVAL;
+		return ret;
 	m = memalign(align, n);
 	errno = saved;
+	ret = ENOMEM;
 	if (!m)
-		return ENOMEM;
+		return ret;
 	*out = m;
 	return 0;
 }
@@ -1862,13 +1852,13 @@ KMM_EXPORT const char *kml_malloc_backend(void)
 	return kmm_be->name;
 }
 
-KMM_EXPORT void *__libc_malloc(size_t n) __attribute__((alias("malloc"), copy(malloc)));
-KMM_EXPORT void __libc_free(void *mem) __attribute__((alias("free"), copy(free)));
-KMM_EXPORT void *__libc_calloc(size_t nmemb, size_t size) __attribute__((alias("calloc"), copy(calloc)));
-KMM_EXPORT void *__libc_realloc(void *mem, size_t n) __attribute__((alias("realloc"), copy(realloc)));
-KMM_EXPORT void *__libc_memalign(size_t align, size_t n) __attribute__((alias("memalign"), copy(memalign)));
-KMM_EXPORT void *__libc_valloc(size_t n) __attribute__((alias("valloc"), copy(valloc)));
-KMM_EXPORT void *__libc_pvalloc(size_t n) __attribute__((alias("pvalloc"), copy(pvalloc)));
+KMM_EXPORT void *__libc_malloc(size_t n) __alias(malloc) __copy(malloc);
+KMM_EXPORT void __libc_free(void *mem) __alias(free) __copy(free);
+KMM_EXPORT void *__libc_calloc(size_t nmemb, size_t size) __alias(calloc) __copy(calloc);
+KMM_EXPORT void *__libc_realloc(void *mem, size_t n) __alias(realloc) __copy(realloc);
+KMM_EXPORT void *__libc_memalign(size_t align, size_t n) __alias(memalign) __copy(memalign);
+KMM_EXPORT void *__libc_valloc(size_t n) __alias(valloc) __copy(valloc);
+KMM_EXPORT void *__libc_pvalloc(size_t n) __alias(pvalloc) __copy(pvalloc);
 
 __attribute__((constructor)) static void kmm_ctor(void)
 {

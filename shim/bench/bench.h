@@ -21,12 +21,12 @@
 
 static size_t bench_peak;
 
-static inline uint64_t bench_ns(void)
+static inline unsigned long long bench_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 /* Call now and then from one thread: tracks the backend high-water mark. */
@@ -53,10 +53,10 @@ static inline long bench_hwm_kb(void)
 	return kb;
 }
 
-static inline void bench_report(const char *name, uint64_t ns)
+static inline void bench_report(const char *name, unsigned long long ns)
 {
 	bench_sample();
-	printf("%s %llu %ld %zu\n", name, (unsigned long long)ns, bench_hwm_kb(), bench_peak);
+	printf("%s %llu %ld %zu\n", name, ns, bench_hwm_kb(), bench_peak);
 }
 
 static inline unsigned int bench_rand(unsigned int *s)

@@ -9,7 +9,7 @@ int main(int argc, char **argv)
 	long ops = argc > 1 ? atol(argv[1]) : 20000000;
 	static void *slot[SLOTS];
 	unsigned int seed = 1;
-	uint64_t t0 = bench_ns();
+	unsigned long long t0 = bench_ns();
 	long i;
 
 	for (i = 0; i < ops; i++) {

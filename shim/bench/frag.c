@@ -14,7 +14,7 @@ int main(int argc, char **argv)
 	int phases = argc > 1 ? atoi(argv[1]) : 10;
 	static void *keep[N], *tmp[N];
 	unsigned int seed = 5;
-	uint64_t t0 = bench_ns();
+	unsigned long long t0 = bench_ns();
 	int ph, i;
 
 	for (ph = 0; ph < phases; ph++) {

@@ -39,7 +39,7 @@ static void *larson_thread(void *arg)
 int main(int argc, char **argv)
 {
 	pthread_t t[THREADS];
-	uint64_t t0;
+	unsigned long long t0;
 	int i, round;
 
 	if (argc > 1)

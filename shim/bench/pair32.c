@@ -7,21 +7,20 @@
  *     bench/pair32 1000000
  *
  * and divide the instructions of malloc plus free by N (or compare runs
- * with two N). The pointer goes through a volatile so that the compiler
- * keeps every call.
+ * with two N). Built with -fno-builtin, so every call stays.
  */
 #include "bench.h"
 
-static void *volatile sink;
+void *pair32_sink;
 
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 1000000, i;
-	uint64_t t0 = bench_ns();
+	unsigned long long t0 = bench_ns();
 
 	for (i = 0; i < n; i++) {
-		sink = malloc(32);
-		free(sink);
+		pair32_sink = malloc(32);
+		free(pair32_sink);
 	}
 	bench_report("pair32", bench_ns() - t0);
 	return 0;

@@ -64,7 +64,7 @@ static void *consumer(void *arg)
 int main(int argc, char **argv)
 {
 	pthread_t t[2 * PAIRS];
-	uint64_t t0;
+	unsigned long long t0;
 	int i;
 
 	if (argc > 1)

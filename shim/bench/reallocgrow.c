@@ -10,7 +10,7 @@ int main(int argc, char **argv)
 	static char *buf[BUFS];
 	static size_t len[BUFS];
 	unsigned int seed = 3;
-	uint64_t t0 = bench_ns();
+	unsigned long long t0 = bench_ns();
 	long rep, i;
 
 	for (rep = 0; rep < 10; rep++) {

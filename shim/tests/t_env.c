@@ -71,7 +71,7 @@ static int child(const char *what)
 static int rerun(const char *self, const char *var, const char *what, char *buf, size_t len)
 {
 	char *env[256];
-	char *argv[] = { (char *)self, (char *)what, NULL };
+	char *argv[3];
 	int pfd[2], st = -1, n = 0, i;
 	size_t got = 0;
 	ssize_t r;
@@ -83,6 +83,9 @@ static int rerun(const char *self, const char *var, const char *what, char *buf,
 		if (!sets_backend || strncmp(environ[i], "KMEMLAB_MALLOC_BACKEND=", 23))
 			env[n++] = environ[i];
 	env[n++] = (char *)var;
+	argv[0] = (char *)self;
+	argv[1] = (char *)what;
+	argv[2] = NULL;
 	env[n] = NULL;
 	if (pipe(pfd))
 		return -1;
@@ -118,7 +121,7 @@ int main(int argc, char **argv)
 	st = rerun(argv[0], "KMEMLAB_MALLOC_TRIM_THRESHOLD=1000000000", "trim", buf, sizeof(buf));
 	ok(st == 0, "KMEMLAB_MALLOC_TRIM_THRESHOLD=1e9: freeing 800 KB does not trim");
 	st = rerun(argv[0], "KMEMLAB_MALLOC_ARENA_MAX=1", "arenas", buf, sizeof(buf));
-	ok(st == 0, "KMEMLAB_MALLOC_ARENA_MAX=1: a second thread shares the main arena");
+	ok(st == 0, "KMEMLAB_MALLOC_ARENA_MAX=1: a second thread shares the first arena");
 	st = rerun(argv[0], "KMEMLAB_MALLOC_ARENA_MAX=8", "arenas", buf, sizeof(buf));
 	ok(st != 0, "KMEMLAB_MALLOC_ARENA_MAX=8: a second thread gets an arena of its own");
 	st = rerun(argv[0], "KMEMLAB_MALLOC_STATS=1", "stats", buf, sizeof(buf));

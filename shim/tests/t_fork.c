@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include "tap.h"
 
-static volatile int stop;
+static int stop;
 
 static void *churn(void *arg)
 {
@@ -15,7 +15,7 @@ static void *churn(void *arg)
 	void *v[64] = { 0 };
 	int k;
 
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		k = rand_r(&seed) % 64;
 		free(v[k]);
 		v[k] = malloc(rand_r(&seed) % 3000 + 1);
@@ -64,7 +64,7 @@ int main(void)
 		    WEXITSTATUS(status) == 0)
 			good++;
 	}
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (n = 0; n < 4; n++)
 		pthread_join(t[n], NULL);
 	ok(good == 60, "60 forks with 4 threads in malloc: %d children allocated and exited", good);

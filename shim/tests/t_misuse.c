@@ -6,7 +6,8 @@
  */
 #include "tap.h"
 
-static void *volatile sink;
+/* keeps results the compiler would otherwise call unused */
+static void *sink;
 
 static void tcache_double(void *arg)
 {
@@ -133,7 +134,7 @@ static void fast_corrupt(void *arg)
 }
 
 static const struct {
-	void (*fn)(void *);
+	void (*fn)(void *arg);
 	const char *msg;
 } cases[] = {
 	{ tcache_double, "free(): double free detected in tcache 2" },
@@ -155,7 +156,7 @@ int main(void)
 	size_t i;
 
 	tap_start("misuse");
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		int status = run_child(cases[i].fn, NULL, buf, sizeof(buf));
 
 		snprintf(want, sizeof(want), "%s\n", cases[i].msg);

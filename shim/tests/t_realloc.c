@@ -56,15 +56,16 @@ int main(void)
 	p = malloc(2000);
 	fill(p, 2000, 3);
 	q = realloc(p, 60000);
-	ok(q == p && check(q, 2000, 3), "grow into the top chunk: in place (%p -> %p)", (void *)p,
-	   (void *)q);
+	ok(q == p && check(q, 2000, 3), "grow into the top chunk: in place (%p -> %p)",
+	   (void *)p, (void *)q);
 	p = q;
 
 	/* grow blocked by an in-use neighbour: moves */
 	guard = malloc(32);
 	fill(p, 60000, 4);
 	q = realloc(p, 100000);
-	ok(q && q != p && check(q, 60000, 4), "grow past an in-use neighbour: moves, contents kept");
+	ok(q && q != p && check(q, 60000, 4),
+	   "grow past an in-use neighbour: moves, contents kept");
 	free(q);
 	free(guard);
 

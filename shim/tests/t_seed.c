@@ -51,7 +51,8 @@ int main(void)
 	for (i = 39; i >= 0; i--)
 		free(v[i]);
 	b2 = cur_brk();
-	ok(b1 > b0 && b2 < b1, "40 x 8000 bytes grow the break (+%lu); freeing them trims it (-%lu)",
+	ok(b1 > b0 && b2 < b1,
+	   "40 x 8000 bytes grow the break (+%lu); freeing them trims it (-%lu)",
 	   (unsigned long)(b1 - b0), (unsigned long)(b1 - b2));
 	ok(mallinfo2().keepcost <= 128 * 1024 + 4096 + 32,
 	   "after the trim the top keeps about the 128 KiB pad (%zu)", mallinfo2().keepcost);

@@ -23,13 +23,17 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-const char *kml_malloc_backend(void) __attribute__((weak));
+#include "../compiler.h"
+#include "../kmemlab-malloc.h"
+
+/* NULL unless the library is loaded: its own symbol, looked up weakly */
+#pragma weak kml_malloc_backend
 
 static int tap_n, tap_failed;
 
-#define TAP_UNUSED __attribute__((unused))
+#define TAP_UNUSED __maybe_unused
 
-static void __attribute__((format(printf, 2, 3))) tap_ok(int cond, const char *fmt, ...)
+static __printf(2, 3) void tap_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
