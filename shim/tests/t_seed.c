@@ -44,6 +44,21 @@ int main(void)
 	free(q);
 	free(guard);
 
+	/* three neighbours freed out of order merge into one free chunk */
+	v[0] = malloc(2000);
+	v[1] = malloc(2000);
+	v[2] = malloc(2000);
+	guard = malloc(100);
+	ok((char *)v[1] == (char *)v[0] + 2016 && (char *)v[2] == (char *)v[1] + 2016,
+	   "three 2000-byte blocks are neighbours (2016-byte chunks)");
+	free(v[0]);
+	free(v[2]);
+	free(v[1]);
+	p = malloc(3 * 2016 - 8);
+	ok(p == v[0], "freed in the order 1, 3, 2 they merge: malloc(6040) = the first");
+	free(p);
+	free(guard);
+
 	b0 = cur_brk();
 	for (i = 0; i < 40; i++)
 		v[i] = malloc(8000);
