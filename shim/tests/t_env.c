@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The environment: KMEMLAB_MALLOC_MMAP_THRESHOLD, _TOP_PAD, _TRIM_THRESHOLD,
+ * _ARENA_MAX, _STATS and _BACKEND. Each case re-executes this program with
+ * the variable set (the library reads it at first use) and a case name as
+ * argument; the child's exit status says whether it saw the effect.
+ */
+#include <pthread.h>
+#include "tap.h"
+
+extern char **environ;
+
+static void *thread_alloc(void *arg)
+{
+	(void)arg;
+	return malloc(100);
+}
+
+static int child(const char *what)
+{
+	if (!strcmp(what, "mmap")) {
+		void *p = malloc(8192), *q;
+
+		free(p);
+		q = malloc(8192);
+		return chunk_mmapped(p) && chunk_mmapped(q) ? 0 : 1;
+	}
+	if (!strcmp(what, "toppad")) {
+		uintptr_t b = cur_brk();
+
+		malloc(1);
+		return cur_brk() - b == 4096 ? 0 : 1;
+	}
+	if (!strcmp(what, "trim")) {
+		void *v[100];
+		uintptr_t b;
+		int i;
+
+		for (i = 0; i < 100; i++)
+			v[i] = malloc(8000);
+		b = cur_brk();
+		for (i = 0; i < 100; i++)
+			free(v[i]);
+		return cur_brk() == b ? 0 : 1;
+	}
+	if (!strcmp(what, "arenas")) {
+		char *main_p = malloc(100);
+		pthread_t t;
+		void *r;
+
+		pthread_create(&t, NULL, thread_alloc, NULL);
+		pthread_join(t, &r);
+		/* one arena: the thread's block comes from the brk heap too */
+		return (uintptr_t)r < cur_brk() && (char *)r > main_p - (1 << 20) ? 0 : 1;
+	}
+	if (!strcmp(what, "stats")) {
+		free(malloc(100));
+		return 0;
+	}
+	if (!strcmp(what, "nodev")) {
+		void *p;
+
+		errno = 0;
+		p = malloc(10);
+		return !p && errno == ENOMEM && !kml_malloc_backend() ? 0 : 1;
+	}
+	return 2;
+}
+
+/* Runs this program with one more variable; stderr into buf. */
+static int rerun(const char *self, const char *var, const char *what, char *buf, size_t len)
+{
+	char *env[256];
+	char *argv[3];
+	int pfd[2], st = -1, n = 0, i;
+	size_t got = 0;
+	ssize_t r;
+	pid_t pid;
+
+	int sets_backend = !strncmp(var, "KMEMLAB_MALLOC_BACKEND=", 23);
+
+	for (i = 0; environ[i] && n < 250; i++)
+		if (!sets_backend || strncmp(environ[i], "KMEMLAB_MALLOC_BACKEND=", 23))
+			env[n++] = environ[i];
+	env[n++] = (char *)var;
+	argv[0] = (char *)self;
+	argv[1] = (char *)what;
+	argv[2] = NULL;
+	env[n] = NULL;
+	if (pipe(pfd))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		execve(self, argv, env);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (got + 1 < len && (r = read(pfd[0], buf + got, len - 1 - got)) > 0)
+		got += r;
+	buf[got] = '\0';
+	close(pfd[0]);
+	waitpid(pid, &st, 0);
+	return st;
+}
+
+int main(int argc, char **argv)
+{
+	char buf[4096];
+	int st;
+
+	if (argc > 1)
+		return child(argv[1]);
+	tap_start("environment");
+	st = rerun(argv[0], "KMEMLAB_MALLOC_MMAP_THRESHOLD=4096", "mmap", buf, sizeof(buf));
+	ok(st == 0, "KMEMLAB_MALLOC_MMAP_THRESHOLD=4096: 8 KiB mmapped, threshold fixed");
+	st = rerun(argv[0], "KMEMLAB_MALLOC_TOP_PAD=0", "toppad", buf, sizeof(buf));
+	ok(st == 0, "KMEMLAB_MALLOC_TOP_PAD=0: malloc(1) moves the break by one page");
+	st = rerun(argv[0], "KMEMLAB_MALLOC_TRIM_THRESHOLD=1000000000", "trim", buf, sizeof(buf));
+	ok(st == 0, "KMEMLAB_MALLOC_TRIM_THRESHOLD=1e9: freeing 800 KB does not trim");
+	st = rerun(argv[0], "KMEMLAB_MALLOC_ARENA_MAX=1", "arenas", buf, sizeof(buf));
+	ok(st == 0, "KMEMLAB_MALLOC_ARENA_MAX=1: a second thread shares the first arena");
+	st = rerun(argv[0], "KMEMLAB_MALLOC_ARENA_MAX=8", "arenas", buf, sizeof(buf));
+	ok(st != 0, "KMEMLAB_MALLOC_ARENA_MAX=8: a second thread gets an arena of its own");
+	st = rerun(argv[0], "KMEMLAB_MALLOC_STATS=1", "stats", buf, sizeof(buf));
+	ok(st == 0 && !strncmp(buf, "Arena 0:\n", 9) && strstr(buf, "Total (incl. mmap):\n"),
+	   "KMEMLAB_MALLOC_STATS=1: malloc_stats on stderr at exit");
+	if (access("/dev/kmemlab", F_OK) == 0) {
+		ok(1, "# SKIP /dev/kmemlab exists: no failure to observe");
+	} else {
+		st = rerun(argv[0], "KMEMLAB_MALLOC_BACKEND=kmemlab", "nodev", buf, sizeof(buf));
+		ok(st == 0 && !strncmp(buf, "kmemlab-malloc: /dev/kmemlab: ", 30) &&
+		   strstr(buf, "; set KMEMLAB_MALLOC_BACKEND=sys\n") &&
+		   strchr(buf, '\n') == buf + strlen(buf) - 1,
+		   "no device: one line \"%.*s\", malloc fails with ENOMEM",
+		   (int)strcspn(buf, "\n"), buf);
+	}
+	st = rerun(argv[0], "KMEMLAB_MALLOC_BACKEND=bogus", "nodev", buf, sizeof(buf));
+	ok(st == 0 && strstr(buf, "KMEMLAB_MALLOC_BACKEND=bogus"),
+	   "unknown backend: refused with a message");
+	return tap_done();
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Running out: under a small RLIMIT_AS or RLIMIT_DATA malloc returns NULL
+ * with ENOMEM and recovers once memory is freed; when the break cannot
+ * move the main arena continues in mmapped memory.
+ */
+#include <sys/resource.h>
+#include "tap.h"
+
+#define MAXB 200000
+
+static int fill_until_null(size_t n, int *count)
+{
+	static void *v[MAXB];
+	int i, k = 0, err;
+
+	for (k = 0; k < MAXB; k++) {
+		errno = 0;
+		v[k] = malloc(n);
+		if (!v[k])
+			break;
+		memset(v[k], 1, n < 4096 ? n : 4096);
+	}
+	err = errno;
+	*count = k;
+	for (i = 0; i < k; i++)
+		free(v[i]);
+	return err;
+}
+
+static void limit(int res, size_t extra)
+{
+	struct rlimit rl;
+
+	if (res == RLIMIT_AS) {
+		FILE *f = fopen("/proc/self/statm", "r");
+		unsigned long pages = 0;
+
+		if (f && fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		if (f)
+			fclose(f);
+		rl.rlim_cur = pages * sysconf(_SC_PAGESIZE) + extra;
+	} else {
+		rl.rlim_cur = extra;
+	}
+	rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(res, &rl))
+		_exit(3);
+}
+
+static void as_child(void *arg)
+{
+	size_t n = (size_t)arg;
+	int count, count2, err;
+
+	limit(RLIMIT_AS, 64 << 20);
+	err = fill_until_null(n, &count);
+	if (count == 0 || count == MAXB || err != ENOMEM)
+		_exit(10);
+	err = fill_until_null(n, &count2);
+	if (count2 == 0 || err != ENOMEM)
+		_exit(11);
+	errno = 0;
+	if (malloc(256 << 20) || errno != ENOMEM)
+		_exit(12);
+	if (!malloc(100))
+		_exit(13);
+	_exit(0);
+}
+
+static void data_child(void *arg)
+{
+	int count, err;
+
+	(void)arg;
+	limit(RLIMIT_DATA, 32 << 20);
+	err = fill_until_null(50000, &count);
+	if (count == 0 || count == MAXB || err != ENOMEM)
+		_exit(10);
+	_exit(0);
+}
+
+static void thread_child(void *arg);
+
+int main(void)
+{
+	static const size_t sizes[] = { 1000, 50000, 1 << 20 };
+	char buf[256];
+	size_t i;
+	int st;
+
+	tap_start("exhaust");
+	for (i = 0; i < 3; i++) {
+		st = run_child(as_child, (void *)sizes[i], buf, sizeof(buf));
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		   "RLIMIT_AS +64 MiB, blocks of %zu: NULL + ENOMEM, then recovers (status %#x)",
+		   sizes[i], st);
+	}
+	st = run_child(data_child, NULL, buf, sizeof(buf));
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "RLIMIT_DATA 32 MiB: NULL + ENOMEM (status %#x)",
+	   st);
+	st = run_child(thread_child, NULL, buf, sizeof(buf));
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "RLIMIT_AS: a new thread without room for an arena still allocates (status %#x)", st);
+
+	{
+		uintptr_t end = cur_brk(), pg = sysconf(_SC_PAGESIZE);
+		void *block = (void *)((end + 4 * pg) & ~(pg - 1));
+		void *m = mmap(block, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			       MAP_FIXED_NOREPLACE, -1, 0);
+		void *v[100];
+		int good = 0, outside = 0;
+
+		for (i = 0; i < 100; i++) {
+			v[i] = malloc(50000);
+			if (v[i]) {
+				memset(v[i], 2, 50000);
+				good++;
+				outside += (uintptr_t)v[i] > (uintptr_t)block;
+			}
+		}
+		ok(m == block && good == 100 && outside > 0 && cur_brk() <= (uintptr_t)block,
+		   "break blocked by a mapping: malloc continues in mmapped memory (%d/100, %d beyond)",
+		   good, outside);
+		for (i = 0; i < 100; i++)
+			free(v[i]);
+		free(malloc(1000));
+	}
+	return tap_done();
+}
+
+#include <pthread.h>
+
+static void *thread_fn(void *arg)
+{
+	(void)arg;
+	return malloc(1000);
+}
+
+static void thread_child(void *arg)
+{
+	pthread_t t;
+	void *r = NULL;
+
+	(void)arg;
+	/* room for the thread's stack, not for a 128 MiB heap reservation */
+	limit(RLIMIT_AS, 32 << 20);
+	if (pthread_create(&t, NULL, thread_fn, NULL))
+		_exit(20);
+	pthread_join(t, &r);
+	_exit(r ? 0 : 21);
+}

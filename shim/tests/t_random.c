@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A long random run of malloc, calloc, memalign, realloc and free. Every
+ * block carries a pattern derived from its slot and generation and is
+ * checked before it changes; every so often all live blocks are sorted by
+ * address and checked for overlaps (using malloc_usable_size).
+ */
+#include "tap.h"
+
+#define SLOTS	3000
+#define OPS	400000
+
+struct slot {
+	unsigned char *p;
+	size_t n;
+	unsigned int gen;
+};
+
+static struct slot s[SLOTS];
+static int overlaps, corrupt, misaligned, failed;
+
+static unsigned char pat(size_t i, unsigned int gen)
+{
+	return (unsigned char)(gen * 31 + i * 13 + (i >> 8));
+}
+
+static void fill(struct slot *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		x->p[i] = pat(i, x->gen);
+}
+
+static void verify(struct slot *x, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (x->p[i] != pat(i, x->gen)) {
+			corrupt++;
+			return;
+		}
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
+
+	return x->p < y->p ? -1 : x->p > y->p;
+}
+
+static void check_overlaps(void)
+{
+	static struct slot *live[SLOTS];
+	int i, n = 0;
+
+	for (i = 0; i < SLOTS; i++)
+		if (s[i].p)
+			live[n++] = &s[i];
+	qsort(live, n, sizeof(live[0]), by_addr);
+	for (i = 1; i < n; i++)
+		if (live[i - 1]->p + malloc_usable_size(live[i - 1]->p) > live[i]->p)
+			overlaps++;
+}
+
+static size_t rsize(unsigned int *seed)
+{
+	unsigned int r = rand_r(seed) % 1000;
+
+	if (r < 600)
+		return rand_r(seed) % 128;
+	if (r < 900)
+		return rand_r(seed) % 2048;
+	if (r < 990)
+		return rand_r(seed) % 65536;
+	return rand_r(seed) % 600000;
+}
+
+int main(void)
+{
+	unsigned int seed = 12345;
+	long op;
+	int i;
+
+	tap_start("random");
+	for (op = 0; op < OPS; op++) {
+		struct slot *x = &s[rand_r(&seed) % SLOTS];
+		unsigned int what = rand_r(&seed) % 10;
+		size_t n = rsize(&seed);
+
+		if (x->p) {
+			verify(x, x->n);
+			if (what < 3) {
+				unsigned char *q = realloc(x->p, n + 1);
+
+				if (!q) {
+					failed++;
+					continue;
+				}
+				x->p = q;
+				verify(x, x->n < n + 1 ? x->n : n + 1);
+				x->n = n + 1;
+				x->gen++;
+			} else {
+				free(x->p);
+				x->p = NULL;
+				continue;
+			}
+		} else if (what < 2) {
+			size_t i2;
+
+			x->p = calloc(1, n);
+			for (i2 = 0; x->p && i2 < n; i2++)
+				if (x->p[i2])
+					corrupt++;
+			x->n = n;
+		} else if (what < 3) {
+			size_t a = (size_t)16 << (rand_r(&seed) % 9);
+
+			x->p = memalign(a, n);
+			if ((uintptr_t)x->p & (a - 1))
+				misaligned++;
+			x->n = n;
+		} else {
+			x->p = malloc(n);
+			x->n = n;
+		}
+		if (!x->p) {
+			failed++;
+			continue;
+		}
+		if ((uintptr_t)x->p & 15 || malloc_usable_size(x->p) < x->n)
+			misaligned++;
+		x->gen++;
+		fill(x);
+		if (op % 20000 == 0)
+			check_overlaps();
+	}
+	check_overlaps();
+	for (i = 0; i < SLOTS; i++) {
+		if (s[i].p)
+			verify(&s[i], s[i].n);
+		free(s[i].p);
+	}
+	ok(!failed, "%d ops: no failed allocation (%d)", OPS, failed);
+	ok(!misaligned, "every block aligned, usable size >= request (%d bad)", misaligned);
+	ok(!corrupt, "every block kept its contents, calloc zeroed (%d bad)", corrupt);
+	ok(!overlaps, "no two live blocks overlap (%d)", overlaps);
+	ok(mallinfo2().hblks == 0, "every mmapped block unmapped at the end");
+	return tap_done();
+}
