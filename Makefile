@@ -17,10 +17,27 @@ HOST_TESTS := $(patsubst selftests/core/%.c,$(B)/host/%,$(wildcard selftests/cor
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 HOST_CFLAGS := -g -O1 -Wall -Werror -I$(KSFT) -Iselftests/core $(SANITIZE)
 
-.PHONY: all tools deps module module-debug kbuild kbuild-run guest-image-run selftests host-tests image image-debug guest-image \
+.PHONY: all shim tools deps module module-debug kbuild kbuild-run guest-image-run selftests host-tests image image-debug guest-image \
 	check check-debug demo vm lint bench clean
 
-all: module selftests host-tests tools
+all: module selftests host-tests tools shim
+
+# The malloc shim, its tests and benchmark programs (built in shim/).
+shim:
+	@$(MAKE) --no-print-directory -s -C shim progs
+
+# What the VM needs of the host for the shim's tests: the programs run
+# under LD_PRELOAD, and python3's standard library without its tests.
+PY_LIB := /usr/lib/python3.11
+PY_EXCLUDES := test idlelib tkinter turtledemo lib2to3 ensurepip pydoc_data __pycache__ \
+	site-packages dist-packages 'config-3.11-*' '_test*' 'xx*' '_ctypes_test*' '_curses*' \
+	'_dbm*' 'nis.*' 'ossaudiodev*' 'readline*' '_sqlite3*' '_tkinter*'
+
+$(B)/python/.stamp: | deps
+	@rm -rf $(B)/python && mkdir -p $(B)/python
+	tar -C $(dir $(PY_LIB)) -cf - $(addprefix --exclude=,$(PY_EXCLUDES)) $(notdir $(PY_LIB)) \
+		| tar -C $(B)/python -xf -
+	@touch $@
 
 # User-space tools that go into the guest.
 tools: $(B)/tools/kmlctl $(B)/tools/kmlheap
@@ -99,14 +116,14 @@ bench: image $(B)/host-bench/bench_buddy $(B)/host-bench/bench_slab
 	@scripts/bench.sh
 
 # The guest's /kmemlab: module, test modules, selftests, kselftest runner, tool.
-image: module selftests tools
+image: module selftests tools shim $(B)/python/.stamp
 	@$(MAKE) --no-print-directory guest-image FLAVOUR=std
 
-image-debug: module-debug selftests tools
+image-debug: module-debug selftests tools shim $(B)/python/.stamp
 	@$(MAKE) --no-print-directory guest-image FLAVOUR=debug
 
 GUEST_INPUTS = $(FDIR)/kbuild $(B)/std/selftests $(B)/tools $(KSFT) scripts/guest-init \
-	scripts/kmemlab selftests/kmemlab Makefile
+	scripts/kmemlab selftests/kmemlab Makefile shim $(B)/python/.stamp
 
 guest-image:
 	@if [ -f $(FDIR)/initramfs.cpio ] && \
@@ -127,6 +144,13 @@ guest-image-run:
 	   echo "scripts/kmemlab /kmemlab/bin/kmemlab"; \
 	   echo "$(B)/tools/kmlctl /kmemlab/bin/kmlctl"; \
 	   echo "$(B)/tools/kmlheap /kmemlab/bin/kmlheap"; \
+	   echo "shim/libkmemlab-malloc.so /kmemlab/shim/libkmemlab-malloc.so"; \
+	   echo "shim/tests/run.sh /kmemlab/shim/tests/run.sh"; \
+	   for t in shim/tests/t_*; do case $$t in *.c) ;; *) echo "$$t /kmemlab/$$t" ;; esac; done; \
+	   for t in shim/bench/*; do case $$t in *.[ch]) ;; *) echo "$$t /kmemlab/$$t" ;; esac; done; \
+	   for p in sort gzip find; do echo "/usr/bin/$$p /kmemlab/host/bin/$$p"; done; \
+	   echo "$$(readlink -f /usr/bin/python3) /kmemlab/host/bin/python3"; \
+	   echo "$(B)/python/$(notdir $(PY_LIB)) $(PY_LIB)"; \
 	   for k in $(FDIR)/kbuild/*.ko; do echo "$$k /kmemlab/$$(basename $$k)"; done; \
 	   echo "$(KSFT)/kselftest /kmemlab/selftests/kselftest"; \
 	   echo "$(KSFT)/run_kselftest.sh /kmemlab/selftests/run_kselftest.sh"; \
@@ -154,3 +178,4 @@ lint: $(KSRC)/.stamp
 
 clean:
 	rm -rf $(B)
+	@$(MAKE) --no-print-directory -s -C shim clean

@@ -185,12 +185,16 @@ static unsigned long data_bytes(struct kml_heap *h)
 	return bytes;
 }
 
-/* Can the heap grow by bytes now? An early ENOMEM, as the kernel's heuristic overcommit. */
-static bool may_grow(struct kml_heap *h, unsigned long bytes)
+/*
+ * Can the heap grow by bytes now? Within RLIMIT_DATA, and, as the kernel's
+ * heuristic overcommit, not beyond the region's free pages in one request
+ * unless the mapping is MAP_NORESERVE.
+ */
+static bool may_grow(struct kml_heap *h, unsigned long bytes, bool noreserve)
 {
 	return data_bytes(h) + bytes >= bytes &&
 	       data_bytes(h) + bytes <= rlimit(RLIMIT_DATA) &&
-	       bytes >> PAGE_SHIFT <= kml_buddy_free_pages(&kml_buddy);
+	       (noreserve || bytes >> PAGE_SHIFT <= kml_buddy_free_pages(&kml_buddy));
 }
 
 /*
@@ -436,7 +440,8 @@ int kml_heap_mmap(struct file *file, struct vm_area_struct *vma)
 			h->heap_brk = vma->vm_start;
 			h->heap_limit = vma->vm_end;
 		}
-	} else if (!may_grow(h, len) || npages > KML_PGOFF_MAX - h->heap_next_pgoff) {
+	} else if (!may_grow(h, len, vma->vm_flags & VM_NORESERVE) ||
+		   npages > KML_PGOFF_MAX - h->heap_next_pgoff) {
 		err = -ENOMEM;
 	} else {
 		/* Before the VMA is linked: its pgoffs are the chunk's name. */
@@ -500,7 +505,7 @@ static int move_brk(struct kml_heap *h, struct kmemlab_brk *req)
 		return -ENOMEM;
 	if (new < h->heap_start || new > h->heap_limit)
 		return -ENOMEM;
-	if (new > old && !may_grow(h, PAGE_ALIGN(new) - PAGE_ALIGN(old)))
+	if (new > old && !may_grow(h, PAGE_ALIGN(new) - PAGE_ALIGN(old), false))
 		return -ENOMEM;
 	h->heap_brk = new;
 	if (brk_pages(h) < old_pages)

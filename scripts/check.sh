@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make check: host tests of module/core under ASan/UBSan, then the VM suites.
+# make check: host tests of module/core under ASan/UBSan and of the malloc
+# shim (sys backend), then the VM suites.
 # Prints each suite's result and ends with "N passed, N failed" over all.
 #
 #   scripts/check.sh [std|debug]     which kernel the VM suites boot
@@ -39,6 +40,8 @@ if [ "$kernel" = std ]; then
 		suite "host-$(basename "$t")" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$t"
 	done
+	# The malloc shim on the host, on the real brk and mmap (sys backend).
+	suite host-shim shim/tests/run.sh
 fi
 # One boot runs the whole collection on 4 CPUs (the SMP stress needs them)
 # and 2 GiB (a 1 GiB region must load),

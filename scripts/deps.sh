@@ -9,7 +9,8 @@
 set -eu
 
 pkgs="build-essential qemu-system-x86 linux-image-amd64 linux-headers-amd64
-busybox-static cpio kmod linux-source-6.1 xz-utils coreutils perl rsync valgrind"
+busybox-static cpio kmod linux-source-6.1 xz-utils coreutils perl rsync valgrind
+gzip findutils python3"
 debug_pkgs="bc bison flex libelf-dev libssl-dev python3 dwarves"
 
 kver() {

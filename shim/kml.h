@@ -37,11 +37,14 @@
 extern "C" {
 #endif
 
-int kml_heap_init(void);
-int kml_brk(void *addr);
-void *kml_sbrk(intptr_t increment);
-void *kml_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset);
-int kml_munmap(void *addr, size_t length);
+/* Exported by libkmemlab-malloc.so too, which is built -fvisibility=hidden. */
+#define KML_PUBLIC __attribute__((visibility("default")))
+
+KML_PUBLIC int kml_heap_init(void);
+KML_PUBLIC int kml_brk(void *addr);
+KML_PUBLIC void *kml_sbrk(intptr_t increment);
+KML_PUBLIC void *kml_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset);
+KML_PUBLIC int kml_munmap(void *addr, size_t length);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,9 @@
  * tap.h - the little TAP printer and helpers the host tests share.
  *
  * Tests are ordinary programs run with LD_PRELOAD=libkmemlab-malloc.so and
- * KMEMLAB_MALLOC_BACKEND=sys. tap_start() fails the whole program unless
- * the library is really the malloc in use.
+ * KMEMLAB_MALLOC_BACKEND=sys (on the host) or kmemlab (in the VM).
+ * tap_start() fails the whole program unless the library is really the
+ * malloc in use, on that backend.
  */
 #ifndef KMM_TAP_H
 #define KMM_TAP_H
@@ -25,9 +26,19 @@
 
 #include "../compiler.h"
 #include "../kmemlab-malloc.h"
+#include "../kml.h"
 
-/* NULL unless the library is loaded: its own symbol, looked up weakly */
+/* NULL unless the library is loaded: its own symbols, looked up weakly */
 #pragma weak kml_malloc_backend
+#pragma weak kml_sbrk
+
+/* The backend the environment asks for: the library's default is kmemlab. */
+static inline const char *tap_backend(void)
+{
+	const char *be = getenv("KMEMLAB_MALLOC_BACKEND");
+
+	return be && *be ? be : "kmemlab";
+}
 
 static int tap_n, tap_failed;
 
@@ -55,24 +66,27 @@ static int tap_done(void)
 	return tap_failed ? 1 : 0;
 }
 
-/* The shim must be the malloc of this process, on the sys backend. */
+/* The shim must be the malloc of this process, on the asked-for backend. */
 static void tap_start(const char *name)
 {
 	const char *be = kml_malloc_backend ? kml_malloc_backend() : NULL;
 	void *p = malloc(1);
 
 	printf("# %s\n", name);
-	if (!be || strcmp(be, "sys") != 0 || (uintptr_t)p & 15 ||
+	if (!be || strcmp(be, tap_backend()) != 0 || (uintptr_t)p & 15 ||
 	    malloc_usable_size(p) != 24) {
-		tap_ok(0, "%s: libkmemlab-malloc active on the sys backend (got %s)", name,
-		       be ? be : "no shim");
+		tap_ok(0, "%s: libkmemlab-malloc active on the %s backend (got %s)", name,
+		       tap_backend(), be ? be : "no shim");
 		exit(tap_done());
 	}
 	free(p);
 }
 
+/* The break the malloc moves: the process's own, or its kmemlab heap's. */
 static inline uintptr_t cur_brk(void)
 {
+	if (kml_sbrk && !strcmp(tap_backend(), "kmemlab"))
+		return (uintptr_t)kml_sbrk(0);
 	return (uintptr_t)syscall(SYS_brk, 0);
 }
 
