@@ -40,7 +40,7 @@ $(B)/python/.stamp: | deps
 	@touch $@
 
 # User-space tools that go into the guest.
-tools: $(B)/tools/kmlctl $(B)/tools/kmlheap
+tools: $(B)/tools/kmlctl $(B)/tools/kmlheap $(B)/tools/mallocdemo
 
 $(B)/tools/%: tools/%.c module/include/uapi/kmemlab.h
 	@mkdir -p $(B)/tools
@@ -144,6 +144,7 @@ guest-image-run:
 	   echo "scripts/kmemlab /kmemlab/bin/kmemlab"; \
 	   echo "$(B)/tools/kmlctl /kmemlab/bin/kmlctl"; \
 	   echo "$(B)/tools/kmlheap /kmemlab/bin/kmlheap"; \
+	   echo "$(B)/tools/mallocdemo /kmemlab/bin/mallocdemo"; \
 	   echo "shim/libkmemlab-malloc.so /kmemlab/shim/libkmemlab-malloc.so"; \
 	   echo "shim/tests/run.sh /kmemlab/shim/tests/run.sh"; \
 	   for t in shim/tests/t_*; do case $$t in *.c) ;; *) echo "$$t /kmemlab/$$t" ;; esac; done; \
