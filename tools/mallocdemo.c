@@ -25,8 +25,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-void *kml_sbrk(intptr_t increment) __attribute__((weak));
-const char *kml_malloc_backend(void) __attribute__((weak));
+void *kml_sbrk(intptr_t increment);
+const char *kml_malloc_backend(void);
+#pragma weak kml_sbrk
+#pragma weak kml_malloc_backend
 
 static int on_kmemlab;
 
@@ -89,10 +91,12 @@ int main(void)
 	r2 = resident();
 	printf("malloc: %s\n", !kml_malloc_backend ? "glibc" : on_kmemlab ?
 	       "libkmemlab-malloc on kmemlab's heap" : "libkmemlab-malloc on the real brk");
-	printf("1. malloc(1) on a fresh heap: the break moves by %lu bytes (%lu KiB); the block is at heap start + %lu\n",
+	printf("1. malloc(1) on a fresh heap: the break moves by %lu bytes (%lu KiB);"
+	       " the block is at heap start + %lu\n",
 	       (unsigned long)(b1 - b0), (unsigned long)(b1 - b0) >> 10,
 	       (unsigned long)((uintptr_t)p - b0));
-	printf("2. malloc(100 KiB) from the heap: resident pages %+ld; after writing all of it %+ld more\n",
+	printf("2. malloc(100 KiB) from the heap: resident pages %+ld;"
+	       " after writing all of it %+ld more\n",
 	       r1 - r0, r2 - r1);
 	free(q);
 
@@ -104,7 +108,8 @@ int main(void)
 	       "its own mapping, outside the heap", brk_now() == b ? "did not move" : "moved");
 	free(q);
 	printf("   after free: its pages are %s\n",
-	       mapped(q) ? "still mapped (kept by malloc)" : "unmapped: back to the system at once");
+	       mapped(q) ? "still mapped (kept by malloc)" :
+	       "unmapped: back to the system at once");
 
 	q = malloc(1000);
 	free(q);
@@ -120,7 +125,8 @@ int main(void)
 	top = brk_now();
 	for (i = 99; i >= 0; i--)
 		free(v[i]);
-	printf("5. 100 blocks of 4000 bytes move the break up by %lu KiB; freeing them all brings it down by %lu KiB (trimmed at the top)\n",
+	printf("5. 100 blocks of 4000 bytes move the break up by %lu KiB;"
+	       " freeing them all brings it down by %lu KiB (trimmed at the top)\n",
 	       (unsigned long)(top - b) >> 10, (unsigned long)(top - brk_now()) >> 10);
 
 	p = malloc(100);
@@ -128,8 +134,10 @@ int main(void)
 	hdr = (uintptr_t)p - sizeof(word);
 	__asm__("" : "+r"(hdr));
 	memcpy(&word, (void *)hdr, sizeof(word));
-	printf("6. p = malloc(100): its chunk header starts at p - 16; the size word at p - 8 is %#zx: a %zu-byte chunk, flags %zu (1: the previous chunk is in use). free(p) reads it there.\n",
-	       word, word & ~(size_t)7, word & 7);
+	printf("6. p = malloc(100): the chunk header starts at p - 16; at p - 8: %#zx,\n",
+	       word);
+	printf("   a %zu-byte chunk, flags %zu (1: previous chunk in use): free(p) reads it.\n",
+	       word & ~(size_t)7, word & 7);
 	free(p);
 	return 0;
 }
