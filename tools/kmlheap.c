@@ -166,8 +166,10 @@ static int step(char **argv, int *i)
 	}
 	if (!argv[*i + 1])
 		goto usage;
-	if (!strcmp(cmd, "sh"))
+	if (!strcmp(cmd, "sh")) {
+		fflush(stdout);
 		return system(argv[++*i]) ? 1 : 0;
+	}
 	a = parse(argv[++*i]);
 	if (!strcmp(cmd, "sbrk")) {
 		p = kml_sbrk(a);

@@ -38,31 +38,19 @@ static uintptr_t brk_now(void)
 	return on_kmemlab ? (uintptr_t)kml_sbrk(0) : (uintptr_t)syscall(SYS_brk, 0);
 }
 
-/* Resident pages of the heap: kmemlab's heaps line, or the process's RssAnon. */
-static long resident(void)
+/* Pages of [p, p + len) that are resident (mapped in this process). */
+static long resident(const void *p, size_t len)
 {
-	char line[512], comm[64], state[16];
-	unsigned long v[7], kb = 0;
-	long pages = -1;
-	FILE *f;
-	int pid;
+	uintptr_t first = (uintptr_t)p & ~4095UL, end = ((uintptr_t)p + len + 4095) & ~4095UL;
+	unsigned char vec[256];
+	long n = 0;
+	size_t i;
 
-	if (on_kmemlab) {
-		f = fopen("/sys/kernel/debug/kmemlab/heaps", "r");
-		while (f && fgets(line, sizeof(line), f))
-			if (sscanf(line, "%d %63s %lx %lx %lu %lu %lu %lu %lu %15s", &pid, comm,
-				   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], state) == 10 &&
-			    pid == getpid())
-				pages = v[5];
-	} else {
-		f = fopen("/proc/self/status", "r");
-		while (f && fgets(line, sizeof(line), f))
-			if (sscanf(line, "RssAnon: %lu", &kb) == 1)
-				pages = kb / 4;
-	}
-	if (f)
-		fclose(f);
-	return pages;
+	if ((end - first) / 4096 > sizeof(vec) || mincore((void *)first, end - first, vec))
+		return -1;
+	for (i = 0; i < (end - first) / 4096; i++)
+		n += vec[i] & 1;
+	return n;
 }
 
 static int mapped(const void *p)
@@ -76,7 +64,7 @@ int main(void)
 {
 	uintptr_t b0, b1, b, top, hdr;
 	char *p, *q, *v[100];
-	long r0, r1, r2;
+	long r1, r2;
 	size_t word;
 	int i;
 
@@ -84,20 +72,18 @@ int main(void)
 	b0 = brk_now();
 	p = malloc(1);
 	b1 = brk_now();
-	r0 = resident();
 	q = malloc(100 << 10);
-	r1 = resident();
+	r1 = resident(q, 100 << 10);
 	memset(q, 1, 100 << 10);
-	r2 = resident();
+	r2 = resident(q, 100 << 10);
 	printf("malloc: %s\n", !kml_malloc_backend ? "glibc" : on_kmemlab ?
 	       "libkmemlab-malloc on kmemlab's heap" : "libkmemlab-malloc on the real brk");
 	printf("1. malloc(1) on a fresh heap: the break moves by %lu bytes (%lu KiB);"
 	       " the block is at heap start + %lu\n",
 	       (unsigned long)(b1 - b0), (unsigned long)(b1 - b0) >> 10,
 	       (unsigned long)((uintptr_t)p - b0));
-	printf("2. malloc(100 KiB) from the heap: resident pages %+ld;"
-	       " after writing all of it %+ld more\n",
-	       r1 - r0, r2 - r1);
+	printf("2. malloc(100 KiB) from the heap: %ld of its pages resident (mincore);"
+	       " after writing all of it %ld\n", r1, r2);
 	free(q);
 
 	b = brk_now();
