@@ -167,7 +167,8 @@ static int bench(long mb)
 	       "faults", "faults/s", "ns/fault", mb);
 	for (kind = 0; kind < 4; kind++)
 		printf("  %-16s %8ld %12.0f %10.0f\n", name[kind], faults[kind],
-		       faults[kind] / best[kind], best[kind] * 1e9 / (faults[kind] ? faults[kind] : 1));
+		       faults[kind] / best[kind],
+		       best[kind] * 1e9 / (faults[kind] ? faults[kind] : 1));
 	printf("  ratio kmemlab brk / kernel brk (time per fault): %.2f\n",
 	       best[KML_BRK] / best[SYS_BRK]);
 	printf("  ratio kmemlab chunk / kernel mmap (time per fault): %.2f\n",
