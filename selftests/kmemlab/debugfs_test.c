@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kselftest_harness.h"
-
-#define DIR "/sys/kernel/debug/kmemlab/"
+#include "kmemlab_test.h"
 
 static char *slurp(const char *path)
 {
@@ -23,30 +22,6 @@ static char *slurp(const char *path)
 	buf[n] = 0;
 	fclose(f);
 	return buf;
-}
-
-static long stat_of(const char *name)
-{
-	char *s = slurp(DIR "stats"), *p;
-	size_t len = strlen(name);
-
-	for (p = s; p && *p; p = strchr(p, '\n') + 1) {
-		if (!strncmp(p, name, len) && p[len] == ' ')
-			return atol(p + len + 1);
-		if (!strchr(p, '\n'))
-			break;
-	}
-	return -1;
-}
-
-static void drain(void)
-{
-	FILE *f = fopen(DIR "drain", "w");
-
-	if (f) {
-		fputs("1\n", f);
-		fclose(f);
-	}
 }
 
 /* Reads "Node 0, zone  kmemlab  n0 n1 ..." into nr[]; returns the count. */

@@ -23,24 +23,9 @@
 #include "kselftest_harness.h"
 #include "kmemlab.h"
 #include "kml.h"
-
-#define DIR "/sys/kernel/debug/kmemlab/"
+#include "kmemlab_test.h"
 #define PG 4096UL
 #define RESERVE (256UL << 20)
-
-static long stat_of(const char *name)
-{
-	char line[256], key[128];
-	long v = -1, x;
-	FILE *f = fopen(DIR "stats", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%127s %ld", key, &x) == 2 && !strcmp(key, name))
-			v = x;
-	if (f)
-		fclose(f);
-	return v;
-}
 
 struct heap_line {
 	unsigned long start, brk, reserved_kb, chunks, chunk_kb, resident, faults;
@@ -123,33 +108,6 @@ static bool all(const char *p, size_t len, int c)
 		if (p[i] != (char)c)
 			return false;
 	return true;
-}
-
-/* debugfs validate: one ": ok" line per allocator. */
-static bool validate_ok(void)
-{
-	char line[256];
-	FILE *f = fopen(DIR "validate", "r");
-	int good = 0, lines = 0;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		lines++;
-		good += strstr(line, ": ok") != NULL;
-	}
-	if (f)
-		fclose(f);
-	return lines == 2 && good == 2;
-}
-
-static void drain(void)
-{
-	int fd = open(DIR "drain", O_WRONLY);
-
-	if (fd >= 0) {
-		if (write(fd, "1", 1) != 1)
-			perror("drain");
-		close(fd);
-	}
 }
 
 FIXTURE(heap) {

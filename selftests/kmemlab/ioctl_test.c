@@ -16,22 +16,7 @@
 #include <unistd.h>
 #include "kselftest_harness.h"
 #include "kmemlab.h"
-
-#define DIR "/sys/kernel/debug/kmemlab/"
-
-static long stat_of(const char *file, const char *name)
-{
-	char line[256], key[128];
-	long v = -1, x;
-	FILE *f = fopen(file, "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%127s %ld", key, &x) == 2 && !strcmp(key, name))
-			v = x;
-	if (f)
-		fclose(f);
-	return v;
-}
+#include "kmemlab_test.h"
 
 /* active_objs of a slabinfo row, or -1 when the cache is not listed. */
 static long slab_active(const char *cache)
@@ -134,7 +119,7 @@ TEST_F(dev, handles_belong_to_their_file)
 
 TEST(close_frees_everything)
 {
-	long before = stat_of(DIR "stats", "free_pages");
+	long before = stat_of("free_pages");
 	int fd = open("/dev/kmemlab", O_RDWR), c, i;
 	FILE *f;
 
@@ -147,14 +132,14 @@ TEST(close_frees_everything)
 
 		ASSERT_LT(0, h);
 	}
-	EXPECT_LT(stat_of(DIR "stats", "free_pages"), before - 500);
+	EXPECT_LT(stat_of("free_pages"), before - 500);
 	close(fd);
 	EXPECT_EQ(-1, slab_active("ioc-close"));
 	f = fopen(DIR "drain", "w");
 	ASSERT_NE(NULL, f);
 	fputs("1", f);
 	fclose(f);
-	EXPECT_EQ(stat_of(DIR "stats", "baseline_free_pages"), stat_of(DIR "stats", "free_pages"));
+	EXPECT_EQ(stat_of("baseline_free_pages"), stat_of("free_pages"));
 }
 
 TEST_F(dev, bad_requests_fail_cleanly)
@@ -265,7 +250,7 @@ TEST(fuzz_100000_calls)
 	fputs("1", f);
 	fclose(f);
 	EXPECT_LT(100, ok);
-	EXPECT_EQ(stat_of(DIR "stats", "baseline_free_pages"), stat_of(DIR "stats", "free_pages"));
+	EXPECT_EQ(stat_of("baseline_free_pages"), stat_of("free_pages"));
 	for (calls = 0; calls < 4; calls++)
 		EXPECT_EQ(-1, slab_active(names[calls]));
 }

@@ -84,27 +84,38 @@ static void data_child(void *arg)
 static void thread_child(void *arg);
 
 /*
+ * 100 blocks of 50000 bytes, written and freed: how many were had, and how
+ * many lie outside [lo, hi) (the heap the break can still grow into).
+ */
+static int alloc_100(uintptr_t lo, uintptr_t hi, int *outside)
+{
+	int i, good = 0;
+	void *v[100];
+
+	*outside = 0;
+	for (i = 0; i < 100; i++) {
+		v[i] = malloc(50000);
+		if (v[i]) {
+			memset(v[i], 2, 50000);
+			good++;
+			*outside += (uintptr_t)v[i] < lo || (uintptr_t)v[i] >= hi;
+		}
+	}
+	for (i = 0; i < 100; i++)
+		free(v[i]);
+	return good;
+}
+
+/*
  * kmemlab's brk range is reserved at the first call, so the break meets its
  * end, not a mapping: run with a 1 MiB reservation and look past it.
  */
 static int small_reserve_child(void)
 {
 	uintptr_t b0 = cur_brk();
-	int i, good = 0, outside = 0;
-	void *v[100];
+	int outside, good = alloc_100(b0 - (1 << 20), b0 + (1 << 20), &outside);
 
-	for (i = 0; i < 100; i++) {
-		v[i] = malloc(50000);
-		if (v[i]) {
-			memset(v[i], 2, 50000);
-			good++;
-			outside += (uintptr_t)v[i] > b0 + (1 << 20) ||
-				   (uintptr_t)v[i] < b0 - (1 << 20);
-		}
-	}
 	printf("%d/100, %d beyond\n", good, outside);
-	for (i = 0; i < 100; i++)
-		free(v[i]);
 	return good == 100 && outside > 0 && cur_brk() - b0 < (1 << 20) ? 0 : 1;
 }
 
@@ -114,22 +125,11 @@ static void blocked_sys(void)
 	void *block = (void *)((end + 4 * pg) & ~(pg - 1));
 	void *m = mmap(block, pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 		       -1, 0);
-	int i, good = 0, outside = 0;
-	void *v[100];
+	int outside, good = alloc_100(0, (uintptr_t)block, &outside);
 
-	for (i = 0; i < 100; i++) {
-		v[i] = malloc(50000);
-		if (v[i]) {
-			memset(v[i], 2, 50000);
-			good++;
-			outside += (uintptr_t)v[i] > (uintptr_t)block;
-		}
-	}
 	ok(m == block && good == 100 && outside > 0 && cur_brk() <= (uintptr_t)block,
 	   "break blocked by a mapping: malloc continues in mmapped memory (%d/100, %d beyond)",
 	   good, outside);
-	for (i = 0; i < 100; i++)
-		free(v[i]);
 	free(malloc(1000));
 }
 
