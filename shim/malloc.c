@@ -31,8 +31,11 @@
  * the unsorted bin (bins[1]: every freed or split-off chunk lands here
  * first, and gets one chance to be reused before it is sorted), 62 small
  * bins of one size each (32..1008) and 63 large bins of size ranges, each
- * kept sorted by size, largest first, so that a search is best fit. The
- * top chunk borders the end of the arena's memory and is never in a bin.
+ * kept sorted by size, largest first, so that a search is best fit; the
+ * first chunk of every size in a large bin is also on a second ring
+ * (fd_nextsize, bk_nextsize) of distinct sizes, so that insertion and
+ * search skip runs of equal sizes. The top chunk borders the end of the
+ * arena's memory and is never in a bin.
  * Fast bin and tcache links are "safe-linked" (stored XOR the address of
  * the link >> 12) so that a stray write rarely goes unnoticed.
  *
@@ -141,12 +144,16 @@
 #define MSG_REALLOC_POINTER	"realloc(): invalid pointer"
 #define MSG_REALLOC_OLD_SIZE	"realloc(): invalid old size"
 #define MSG_MUNMAP_POINTER	"munmap_chunk(): invalid pointer"
+#define MSG_LARGEBIN_NEXTSIZE	"malloc(): largebin double linked list corrupted (nextsize)"
 
 struct kmm_chunk {
 	size_t prev_size;
 	size_t size;
 	struct kmm_chunk *fd;
 	struct kmm_chunk *bk;
+	/* large bins only: the next smaller / larger size, see bin_insert() */
+	struct kmm_chunk *fd_nextsize;
+	struct kmm_chunk *bk_nextsize;
 };
 
 struct kmm_arena {
@@ -164,7 +171,7 @@ struct kmm_arena {
 	struct kmm_arena *next_free;	/* detached arenas; kmm_list_lock */
 	size_t attached;		/* threads using it; kmm_list_lock */
 	struct kmm_chunk initial_top;	/* size 0: the top before any memory */
-	struct kmm_chunk bins[NBINS];	/* list heads; fd, bk only */
+	struct kmm_chunk bins[NBINS];	/* list heads; fd, bk, fd_nextsize */
 };
 
 /* At the start of every 64 MiB aligned heap of a non-main arena. */
@@ -461,19 +468,56 @@ static __cold noinline void tc_thread_init(void)
 
 /* ---- bins ------------------------------------------------------------- */
 
+/*
+ * Large bins hold their chunks sorted by size, largest at fd. The first
+ * chunk of each size (its leader) is also on a ring through fd_nextsize
+ * (towards the next smaller size, from the smallest back to the largest)
+ * and bk_nextsize (the other way), so that insertion and best-fit search
+ * step over runs of equal sizes. Other chunks of a large size, and large
+ * chunks in the unsorted bin, have a NULL fd_nextsize. Bin heads have a
+ * non-NULL one (themselves), so a leader followed by the head is not taken
+ * for a leader followed by a chunk of its own size.
+ */
+static void unlink_nextsize(struct kmm_chunk *p)
+{
+	struct kmm_chunk *fd = p->fd, *fns = p->fd_nextsize, *bns = p->bk_nextsize;
+
+	if (fns->bk_nextsize != p || bns->fd_nextsize != p)
+		kmm_fatal("corrupted double-linked list (not small)");
+	if (fd->fd_nextsize) {
+		/* p was alone with its size */
+		fns->bk_nextsize = bns;
+		bns->fd_nextsize = fns;
+	} else if (fns == p) {
+		/* the only size in the bin: fd becomes the ring */
+		fd->fd_nextsize = fd;
+		fd->bk_nextsize = fd;
+	} else {
+		/* fd, of p's size, leads now */
+		fd->fd_nextsize = fns;
+		fd->bk_nextsize = bns;
+		fns->bk_nextsize = fd;
+		bns->fd_nextsize = fd;
+	}
+}
+
 static void unlink_chunk(struct kmm_chunk *p)
 {
 	struct kmm_chunk *fd = p->fd, *bk = p->bk;
+	size_t size = csize(p);
 
-	if (csize(p) != chunk_at(p, csize(p))->prev_size)
+	if (size != chunk_at(p, size)->prev_size)
 		kmm_fatal("corrupted size vs. prev_size");
 	if (fd->bk != p || bk->fd != p)
 		kmm_fatal("corrupted double-linked list");
 	fd->bk = bk;
 	bk->fd = fd;
+	if (size >= MIN_LARGE_SIZE && p->fd_nextsize)
+		unlink_nextsize(p);
 }
 
-static void unsorted_push(struct kmm_arena *a, struct kmm_chunk *p)
+/* p goes to the unsorted bin; size is what p will be, for large chunks. */
+static void unsorted_push(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
 {
 	struct kmm_chunk *bck = unsorted(a), *fwd = bck->fd;
 
@@ -483,34 +527,70 @@ static void unsorted_push(struct kmm_arena *a, struct kmm_chunk *p)
 	p->bk = bck;
 	bck->fd = p;
 	fwd->bk = p;
+	if (size >= MIN_LARGE_SIZE)
+		p->fd_nextsize = NULL;
+}
+
+/* Large bin b: links p, of the given size, into its place by size. */
+static void large_insert(struct kmm_chunk *b, struct kmm_chunk *p, size_t size)
+{
+	struct kmm_chunk *fwd, *bck, *lead;
+
+	p->fd_nextsize = NULL;
+	if (b->fd == b) {
+		p->fd_nextsize = p;
+		p->bk_nextsize = p;
+		fwd = b;
+	} else if (size < csize(b->bk)) {
+		/* smaller than all: a new leader between smallest and largest */
+		fwd = b;
+		lead = b->fd;
+		p->fd_nextsize = lead;
+		p->bk_nextsize = lead->bk_nextsize;
+		lead->bk_nextsize = p;
+		p->bk_nextsize->fd_nextsize = p;
+	} else {
+		/* b->fd leads the largest size; the walk ends at the smallest */
+		fwd = b->fd;
+		while (size < csize(fwd))
+			fwd = fwd->fd_nextsize;
+		if (size == csize(fwd)) {
+			/* behind the leader, which stays */
+			fwd = fwd->fd;
+		} else {
+			p->fd_nextsize = fwd;
+			p->bk_nextsize = fwd->bk_nextsize;
+			if (fwd->bk_nextsize->fd_nextsize != fwd)
+				kmm_fatal(MSG_LARGEBIN_NEXTSIZE);
+			fwd->bk_nextsize = p;
+			p->bk_nextsize->fd_nextsize = p;
+		}
+	}
+	bck = fwd->bk;
+	if (bck->fd != fwd)
+		kmm_fatal("malloc(): largebin double linked list corrupted (bk)");
+	p->fd = fwd;
+	p->bk = bck;
+	fwd->bk = p;
+	bck->fd = p;
 }
 
 /* Small bins: LIFO at the head. Large bins: sorted, largest at fd. */
 static void bin_insert(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
 {
 	int i = bin_index(size);
-	struct kmm_chunk *b = bin_at(a, i), *fwd, *bck;
+	struct kmm_chunk *b = bin_at(a, i), *fwd;
 
-	if (i < NSMALLBINS) {
-		bck = b;
-		fwd = b->fd;
-	} else if (b->bk == b || size < csize(b->bk)) {
-		fwd = b;
-		bck = b->bk;
-	} else {
-		/* the head's size is 0, so the walk stops there at the latest */
-		fwd = b->fd;
-		while (csize(fwd) >= size)
-			fwd = fwd->fd;
-		bck = fwd->bk;
-	}
-	if (i >= NSMALLBINS && (bck->fd != fwd || fwd->bk != bck))
-		kmm_fatal("malloc(): largebin double linked list corrupted (bk)");
 	mark_bin(a, i);
+	if (i >= NSMALLBINS) {
+		large_insert(b, p, size);
+		return;
+	}
+	fwd = b->fd;
 	p->fd = fwd;
-	p->bk = bck;
+	p->bk = b;
 	fwd->bk = p;
-	bck->fd = p;
+	b->fd = p;
 }
 
 /*
@@ -538,7 +618,7 @@ static size_t merge_chunk(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
 		} else {
 			next->size &= ~PREV_INUSE;
 		}
-		unsorted_push(a, p);
+		unsorted_push(a, p, size);
 		p->size = size | PREV_INUSE;
 		set_foot(p, size);
 	} else {
@@ -911,7 +991,7 @@ static void *take_chunk(struct kmm_arena *a, struct kmm_chunk *victim, size_t nb
 	rem = chunk_at(victim, nb);
 	if (unsorted(a)->fd->bk != unsorted(a))
 		kmm_fatal("malloc(): corrupted unsorted chunks");
-	unsorted_push(a, rem);
+	unsorted_push(a, rem, rsize);
 	if (nb < MIN_LARGE_SIZE)
 		a->last_remainder = rem;
 	victim->size = nb | PREV_INUSE | a->flag;
@@ -1001,6 +1081,8 @@ static void *arena_malloc(struct kmm_arena *a, size_t nb)
 				ub->bk = rem;
 				rem->fd = ub;
 				rem->bk = ub;
+				if (size - nb >= MIN_LARGE_SIZE)
+					rem->fd_nextsize = NULL;
 				a->last_remainder = rem;
 				victim->size = nb | PREV_INUSE | a->flag;
 				rem->size = (size - nb) | PREV_INUSE;
@@ -1029,9 +1111,13 @@ static void *arena_malloc(struct kmm_arena *a, size_t nb)
 		if (nb >= MIN_LARGE_SIZE) {
 			b = bin_at(a, idx);
 			if (b->fd != b && csize(b->fd) >= nb) {
-				victim = b->bk;
+				/* from the smallest leader up to the first fit */
+				victim = b->fd->bk_nextsize;
 				while (csize(victim) < nb)
-					victim = victim->bk;
+					victim = victim->bk_nextsize;
+				/* a follower, if any, spares relinking the ring */
+				if (victim != b->bk && csize(victim->fd) == csize(victim))
+					victim = victim->fd;
 				return take_chunk(a, victim, nb);
 			}
 		}
@@ -1082,6 +1168,7 @@ static void arena_init(struct kmm_arena *a)
 	for (i = 0; i < NBINS; i++) {
 		a->bins[i].fd = &a->bins[i];
 		a->bins[i].bk = &a->bins[i];
+		a->bins[i].fd_nextsize = &a->bins[i];
 	}
 	a->initial_top.size = 0;
 	a->top = &a->initial_top;
