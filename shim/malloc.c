@@ -1562,6 +1562,26 @@ static bool realloc_in_place(struct kmm_arena *a, struct kmm_chunk *p, size_t si
 	return true;
 }
 
+/*
+ * Under a's lock, a being this thread's arena and nb too big for the
+ * tcache: moves in-use chunk p to a new chunk of a, all with one locking
+ * (as glibc's _int_realloc). A chunk of tcache size is left for the caller
+ * to free. NULL if a has no room: the caller tries the ordinary way.
+ */
+static void *realloc_move_locked(struct kmm_arena *a, struct kmm_chunk *p, size_t size,
+				 size_t nb, size_t n)
+{
+	size_t copy = size - SIZE_SZ;
+	void *m = arena_malloc(a, nb);
+
+	if (!m)
+		return NULL;
+	memcpy(m, chunk2mem(p), copy < n ? copy : n);
+	if (size > TC_MAX_CHUNK)
+		free_locked(a, p, size, true);
+	return m;
+}
+
 KMM_EXPORT void *realloc(void *mem, size_t n)
 {
 	struct kmm_chunk *p;
@@ -1597,10 +1617,18 @@ KMM_EXPORT void *realloc(void *mem, size_t n)
 		if (size >= a->system_mem)
 			kmm_fatal(MSG_REALLOC_OLD_SIZE);
 		done = realloc_in_place(a, p, size, nb);
+		m = NULL;
+		if (!done && nb > TC_MAX_CHUNK && a == thread_arena)
+			m = realloc_move_locked(a, p, size, nb, n);
 		kmm_unlock(a);
 		if (done)
 			return mem;
 		copy = size - SIZE_SZ;
+		if (m) {
+			if (size <= TC_MAX_CHUNK)
+				kmm_free(mem);
+			return m;
+		}
 	}
 	m = kmm_malloc(n);
 	if (!m)
