@@ -78,7 +78,8 @@
  * malloc with no lock held).
  *
  * Locking. Each arena has a mutex protecting everything in it (bins, top,
- * heaps, statistics). kmm_list_lock protects the arena list, the free list,
+ * heaps, statistics), taken only once the process has more than one thread
+ * (__libc_single_threaded, as glibc does). kmm_list_lock protects the arena list, the free list,
  * attach counts and initialisation. Order: kmm_list_lock before arena locks
  * (only the fork handler takes both); at most one arena lock is held at a
  * time. The tcache is thread-local. Counters of mmapped chunks are atomic.
@@ -98,6 +99,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 
 #include "backend.h"
@@ -360,14 +362,23 @@ static inline size_t tc_index(size_t csz)
 	return (csz >> 4) - 2;
 }
 
-static void kmm_lock(struct kmm_arena *a)
+/*
+ * While the process has one thread, nobody can contend: the arena locks are
+ * skipped, as glibc does. __libc_single_threaded only turns false, in
+ * pthread_create() of that one thread, which is never between a kmm_lock()
+ * and its kmm_unlock() (a fork child, where it may turn true, initialises
+ * every lock afresh).
+ */
+static inline void kmm_lock(struct kmm_arena *a)
 {
-	pthread_mutex_lock(&a->lock);
+	if (!__libc_single_threaded)
+		pthread_mutex_lock(&a->lock);
 }
 
-static void kmm_unlock(struct kmm_arena *a)
+static inline void kmm_unlock(struct kmm_arena *a)
 {
-	pthread_mutex_unlock(&a->lock);
+	if (!__libc_single_threaded)
+		pthread_mutex_unlock(&a->lock);
 }
 
 static void stat_add(size_t *v, size_t *max, size_t d)
