@@ -512,7 +512,7 @@ static void unlink_nextsize(struct kmm_chunk *p)
 	}
 }
 
-static void unlink_chunk(struct kmm_chunk *p)
+static inline void unlink_chunk(struct kmm_chunk *p)
 {
 	struct kmm_chunk *fd = p->fd, *bk = p->bk;
 	size_t size = csize(p);
@@ -608,7 +608,7 @@ static void bin_insert(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
  * Merges free chunk p of the given size with its free neighbours and puts
  * the result in the unsorted bin or into the top. Returns the merged size.
  */
-static size_t merge_chunk(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
+static inline size_t merge_chunk(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
 {
 	struct kmm_chunk *next = chunk_at(p, size);
 	size_t nsize = csize(next);
@@ -697,6 +697,8 @@ static void free_locked(struct kmm_arena *a, struct kmm_chunk *p, size_t size, b
 		kmm_fatal("free(): invalid next size (normal)");
 	size = merge_chunk(a, p, size);
 	if (may_trim && size >= CONSOLIDATE_AT) {
+		int saved = errno;	/* free() keeps errno */
+
 		if (a->have_fast)
 			consolidate(a);
 		if (a == &main_arena) {
@@ -705,6 +707,7 @@ static void free_locked(struct kmm_arena *a, struct kmm_chunk *p, size_t size, b
 		} else {
 			heap_trim(a);
 		}
+		errno = saved;
 	}
 }
 
@@ -1412,7 +1415,7 @@ static void *arena_alloc(size_t nb)
 	return m;
 }
 
-static __cold noinline void *kmm_malloc_slow(size_t n)
+static noinline void *kmm_malloc_slow(size_t n)
 {
 	void *m;
 	size_t nb;
@@ -1467,13 +1470,15 @@ KMM_EXPORT void free(void *mem)
 	kmm_free(mem);
 }
 
-static __cold noinline void kmm_free_slow(void *mem)
+/* Keeps errno: only munmap, trimming and a thread's first free touch it. */
+static noinline void kmm_free_slow(void *mem)
 {
 	struct kmm_chunk *p = mem2chunk(mem);
 	size_t size = csize(p);
-	int saved = errno;
+	int saved;
 
 	if (p->size & IS_MMAPPED) {
+		saved = errno;
 		if (!mp.no_dyn_threshold && size > mp.mmap_threshold &&
 		    size <= MMAP_THRESHOLD_MAX) {
 			mp.mmap_threshold = size;
@@ -1493,18 +1498,19 @@ static __cold noinline void kmm_free_slow(void *mem)
 		struct kmm_tentry *e = mem;
 		size_t idx = tc_index(size);
 
-		if (!tc.active)
+		if (!tc.active) {
+			saved = errno;
 			tc_thread_init();
+			errno = saved;
+		}
 		if (e->key == kmm_tcache_key)
 			tc_check_double_free(e, idx);
 		if (tc.room[idx]) {
 			tc_put(p, idx);
-			errno = saved;
 			return;
 		}
 	}
 	kmm_free_chunk(arena_of(p), p, size);
-	errno = saved;
 }
 
 KMM_EXPORT void cfree(void *mem)
