@@ -363,6 +363,23 @@ static inline void mark_bin(struct kmm_arena *a, int i)
 	a->binmap[i >> 6] |= 1UL << (i & 63);
 }
 
+/* The first bin from idx on that is marked in the binmap, or NBINS. */
+static inline int next_marked_bin(const struct kmm_arena *a, int idx)
+{
+	int w = idx >> 6;
+	unsigned long bits;
+
+	if (idx >= NBINS)
+		return NBINS;
+	bits = a->binmap[w] & (~0UL << (idx & 63));
+	while (!bits) {
+		if (++w == NBINS / 64)
+			return NBINS;
+		bits = a->binmap[w];
+	}
+	return (w << 6) + __builtin_ctzl(bits);
+}
+
 static inline size_t tc_index(size_t csz)
 {
 	return (csz >> 4) - 2;
@@ -1143,22 +1160,12 @@ static void *arena_malloc(struct kmm_arena *a, size_t nb)
 		}
 
 		/* the smallest chunk of the next non-empty bin fits */
-		for (idx = idx + 1; idx < NBINS; ) {
-			int w = idx >> 6;
-			unsigned long bits = a->binmap[w] & (~0UL << (idx & 63));
-
-			if (!bits) {
-				idx = (w + 1) << 6;
-				continue;
-			}
-			idx = (w << 6) + __builtin_ctzl(bits);
+		for (idx = next_marked_bin(a, idx + 1); idx < NBINS;
+		     idx = next_marked_bin(a, idx + 1)) {
 			b = bin_at(a, idx);
-			if (b->bk == b) {
-				a->binmap[w] &= ~(1UL << (idx & 63));
-				idx++;
-				continue;
-			}
-			return take_chunk(a, b->bk, nb);
+			if (b->bk != b)
+				return take_chunk(a, b->bk, nb);
+			a->binmap[idx >> 6] &= ~(1UL << (idx & 63));
 		}
 
 		victim = a->top;
