@@ -31,8 +31,11 @@
  * the unsorted bin (bins[1]: every freed or split-off chunk lands here
  * first, and gets one chance to be reused before it is sorted), 62 small
  * bins of one size each (32..1008) and 63 large bins of size ranges, each
- * kept sorted by size, largest first, so that a search is best fit. The
- * top chunk borders the end of the arena's memory and is never in a bin.
+ * kept sorted by size, largest first, so that a search is best fit; the
+ * first chunk of every size in a large bin is also on a second ring
+ * (fd_nextsize, bk_nextsize) of distinct sizes, so that insertion and
+ * search skip runs of equal sizes. The top chunk borders the end of the
+ * arena's memory and is never in a bin.
  * Fast bin and tcache links are "safe-linked" (stored XOR the address of
  * the link >> 12) so that a stray write rarely goes unnoticed.
  *
@@ -48,6 +51,11 @@
  * others). A split remainder goes to the unsorted bin and, for small
  * requests, becomes the last remainder, so that runs of small requests
  * are served from one place.
+ *
+ * realloc(p, n) shrinks in place, grows into the top or a free next chunk,
+ * or else moves; a chunk beyond tcache sizes that moves within its thread's
+ * arena gets 1/32 more than asked (glibc gives none), so that buffers grown
+ * step by step are not copied at every step.
  *
  * free(p) puts a tcache-sized chunk in the tcache while its bin has room,
  * a fast chunk in its fast bin, and merges anything else with free
@@ -75,7 +83,8 @@
  * malloc with no lock held).
  *
  * Locking. Each arena has a mutex protecting everything in it (bins, top,
- * heaps, statistics). kmm_list_lock protects the arena list, the free list,
+ * heaps, statistics), taken only once the process has more than one thread
+ * (__libc_single_threaded, as glibc does). kmm_list_lock protects the arena list, the free list,
  * attach counts and initialisation. Order: kmm_list_lock before arena locks
  * (only the fork handler takes both); at most one arena lock is held at a
  * time. The tcache is thread-local. Counters of mmapped chunks are atomic.
@@ -95,6 +104,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 
 #include "backend.h"
@@ -136,17 +146,22 @@
 #define MMAP_AS_MORECORE	(1024UL * 1024)
 #define CONSOLIDATE_AT		(64UL * 1024)
 #define UNSORTED_MAX_ITERS	10000
+#define REALLOC_SLACK_SHIFT	5	/* a moved chunk gets 1/32 more */
 
 /* glibc's words for misuse found in functions of the same name */
 #define MSG_REALLOC_POINTER	"realloc(): invalid pointer"
 #define MSG_REALLOC_OLD_SIZE	"realloc(): invalid old size"
 #define MSG_MUNMAP_POINTER	"munmap_chunk(): invalid pointer"
+#define MSG_LARGEBIN_NEXTSIZE	"malloc(): largebin double linked list corrupted (nextsize)"
 
 struct kmm_chunk {
 	size_t prev_size;
 	size_t size;
 	struct kmm_chunk *fd;
 	struct kmm_chunk *bk;
+	/* large bins only: the next smaller / larger size, see bin_insert() */
+	struct kmm_chunk *fd_nextsize;
+	struct kmm_chunk *bk_nextsize;
 };
 
 struct kmm_arena {
@@ -164,7 +179,7 @@ struct kmm_arena {
 	struct kmm_arena *next_free;	/* detached arenas; kmm_list_lock */
 	size_t attached;		/* threads using it; kmm_list_lock */
 	struct kmm_chunk initial_top;	/* size 0: the top before any memory */
-	struct kmm_chunk bins[NBINS];	/* list heads; fd, bk only */
+	struct kmm_chunk bins[NBINS];	/* list heads; fd, bk, fd_nextsize */
 };
 
 /* At the start of every 64 MiB aligned heap of a non-main arena. */
@@ -348,19 +363,45 @@ static inline void mark_bin(struct kmm_arena *a, int i)
 	a->binmap[i >> 6] |= 1UL << (i & 63);
 }
 
+/* The first bin from idx on that is marked in the binmap, or NBINS. */
+static inline int next_marked_bin(const struct kmm_arena *a, int idx)
+{
+	int w = idx >> 6;
+	unsigned long bits;
+
+	if (idx >= NBINS)
+		return NBINS;
+	bits = a->binmap[w] & (~0UL << (idx & 63));
+	while (!bits) {
+		if (++w == NBINS / 64)
+			return NBINS;
+		bits = a->binmap[w];
+	}
+	return (w << 6) + __builtin_ctzl(bits);
+}
+
 static inline size_t tc_index(size_t csz)
 {
 	return (csz >> 4) - 2;
 }
 
-static void kmm_lock(struct kmm_arena *a)
+/*
+ * While the process has one thread, nobody can contend: the arena locks are
+ * skipped, as glibc does. __libc_single_threaded only turns false, in
+ * pthread_create() of that one thread, which is never between a kmm_lock()
+ * and its kmm_unlock() (a fork child, where it may turn true, initialises
+ * every lock afresh).
+ */
+static inline void kmm_lock(struct kmm_arena *a)
 {
-	pthread_mutex_lock(&a->lock);
+	if (!__libc_single_threaded)
+		pthread_mutex_lock(&a->lock);
 }
 
-static void kmm_unlock(struct kmm_arena *a)
+static inline void kmm_unlock(struct kmm_arena *a)
 {
-	pthread_mutex_unlock(&a->lock);
+	if (!__libc_single_threaded)
+		pthread_mutex_unlock(&a->lock);
 }
 
 static void stat_add(size_t *v, size_t *max, size_t d)
@@ -461,19 +502,56 @@ static __cold noinline void tc_thread_init(void)
 
 /* ---- bins ------------------------------------------------------------- */
 
-static void unlink_chunk(struct kmm_chunk *p)
+/*
+ * Large bins hold their chunks sorted by size, largest at fd. The first
+ * chunk of each size (its leader) is also on a ring through fd_nextsize
+ * (towards the next smaller size, from the smallest back to the largest)
+ * and bk_nextsize (the other way), so that insertion and best-fit search
+ * step over runs of equal sizes. Other chunks of a large size, and large
+ * chunks in the unsorted bin, have a NULL fd_nextsize. Bin heads have a
+ * non-NULL one (themselves), so a leader followed by the head is not taken
+ * for a leader followed by a chunk of its own size.
+ */
+static void unlink_nextsize(struct kmm_chunk *p)
+{
+	struct kmm_chunk *fd = p->fd, *fns = p->fd_nextsize, *bns = p->bk_nextsize;
+
+	if (fns->bk_nextsize != p || bns->fd_nextsize != p)
+		kmm_fatal("corrupted double-linked list (not small)");
+	if (fd->fd_nextsize) {
+		/* p was alone with its size */
+		fns->bk_nextsize = bns;
+		bns->fd_nextsize = fns;
+	} else if (fns == p) {
+		/* the only size in the bin: fd becomes the ring */
+		fd->fd_nextsize = fd;
+		fd->bk_nextsize = fd;
+	} else {
+		/* fd, of p's size, leads now */
+		fd->fd_nextsize = fns;
+		fd->bk_nextsize = bns;
+		fns->bk_nextsize = fd;
+		bns->fd_nextsize = fd;
+	}
+}
+
+static inline void unlink_chunk(struct kmm_chunk *p)
 {
 	struct kmm_chunk *fd = p->fd, *bk = p->bk;
+	size_t size = csize(p);
 
-	if (csize(p) != chunk_at(p, csize(p))->prev_size)
+	if (size != chunk_at(p, size)->prev_size)
 		kmm_fatal("corrupted size vs. prev_size");
 	if (fd->bk != p || bk->fd != p)
 		kmm_fatal("corrupted double-linked list");
 	fd->bk = bk;
 	bk->fd = fd;
+	if (size >= MIN_LARGE_SIZE && p->fd_nextsize)
+		unlink_nextsize(p);
 }
 
-static void unsorted_push(struct kmm_arena *a, struct kmm_chunk *p)
+/* p goes to the unsorted bin; size is what p will be, for large chunks. */
+static void unsorted_push(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
 {
 	struct kmm_chunk *bck = unsorted(a), *fwd = bck->fd;
 
@@ -483,41 +561,77 @@ static void unsorted_push(struct kmm_arena *a, struct kmm_chunk *p)
 	p->bk = bck;
 	bck->fd = p;
 	fwd->bk = p;
+	if (size >= MIN_LARGE_SIZE)
+		p->fd_nextsize = NULL;
 }
 
-/* Small bins: LIFO at the head. Large bins: sorted, largest at fd. */
-static void bin_insert(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
+/* Large bin b: links p, of the given size, into its place by size. */
+static void large_insert(struct kmm_chunk *b, struct kmm_chunk *p, size_t size)
 {
-	int i = bin_index(size);
-	struct kmm_chunk *b = bin_at(a, i), *fwd, *bck;
+	struct kmm_chunk *fwd, *bck, *lead;
 
-	if (i < NSMALLBINS) {
-		bck = b;
-		fwd = b->fd;
-	} else if (b->bk == b || size < csize(b->bk)) {
+	p->fd_nextsize = NULL;
+	if (b->fd == b) {
+		p->fd_nextsize = p;
+		p->bk_nextsize = p;
 		fwd = b;
-		bck = b->bk;
+	} else if (size < csize(b->bk)) {
+		/* smaller than all: a new leader between smallest and largest */
+		fwd = b;
+		lead = b->fd;
+		p->fd_nextsize = lead;
+		p->bk_nextsize = lead->bk_nextsize;
+		lead->bk_nextsize = p;
+		p->bk_nextsize->fd_nextsize = p;
 	} else {
-		/* the head's size is 0, so the walk stops there at the latest */
+		/* b->fd leads the largest size; the walk ends at the smallest */
 		fwd = b->fd;
-		while (csize(fwd) >= size)
+		while (size < csize(fwd))
+			fwd = fwd->fd_nextsize;
+		if (size == csize(fwd)) {
+			/* behind the leader, which stays */
 			fwd = fwd->fd;
-		bck = fwd->bk;
+		} else {
+			p->fd_nextsize = fwd;
+			p->bk_nextsize = fwd->bk_nextsize;
+			if (fwd->bk_nextsize->fd_nextsize != fwd)
+				kmm_fatal(MSG_LARGEBIN_NEXTSIZE);
+			fwd->bk_nextsize = p;
+			p->bk_nextsize->fd_nextsize = p;
+		}
 	}
-	if (i >= NSMALLBINS && (bck->fd != fwd || fwd->bk != bck))
+	bck = fwd->bk;
+	if (bck->fd != fwd)
 		kmm_fatal("malloc(): largebin double linked list corrupted (bk)");
-	mark_bin(a, i);
 	p->fd = fwd;
 	p->bk = bck;
 	fwd->bk = p;
 	bck->fd = p;
 }
 
+/* Small bins: LIFO at the head. Large bins: sorted, largest at fd. */
+static void bin_insert(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
+{
+	int i = bin_index(size);
+	struct kmm_chunk *b = bin_at(a, i), *fwd;
+
+	mark_bin(a, i);
+	if (i >= NSMALLBINS) {
+		large_insert(b, p, size);
+		return;
+	}
+	fwd = b->fd;
+	p->fd = fwd;
+	p->bk = b;
+	fwd->bk = p;
+	b->fd = p;
+}
+
 /*
  * Merges free chunk p of the given size with its free neighbours and puts
  * the result in the unsorted bin or into the top. Returns the merged size.
  */
-static size_t merge_chunk(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
+static inline size_t merge_chunk(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
 {
 	struct kmm_chunk *next = chunk_at(p, size);
 	size_t nsize = csize(next);
@@ -538,7 +652,7 @@ static size_t merge_chunk(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
 		} else {
 			next->size &= ~PREV_INUSE;
 		}
-		unsorted_push(a, p);
+		unsorted_push(a, p, size);
 		p->size = size | PREV_INUSE;
 		set_foot(p, size);
 	} else {
@@ -606,6 +720,8 @@ static void free_locked(struct kmm_arena *a, struct kmm_chunk *p, size_t size, b
 		kmm_fatal("free(): invalid next size (normal)");
 	size = merge_chunk(a, p, size);
 	if (may_trim && size >= CONSOLIDATE_AT) {
+		int saved = errno;	/* free() keeps errno */
+
 		if (a->have_fast)
 			consolidate(a);
 		if (a == &main_arena) {
@@ -614,6 +730,7 @@ static void free_locked(struct kmm_arena *a, struct kmm_chunk *p, size_t size, b
 		} else {
 			heap_trim(a);
 		}
+		errno = saved;
 	}
 }
 
@@ -911,7 +1028,7 @@ static void *take_chunk(struct kmm_arena *a, struct kmm_chunk *victim, size_t nb
 	rem = chunk_at(victim, nb);
 	if (unsorted(a)->fd->bk != unsorted(a))
 		kmm_fatal("malloc(): corrupted unsorted chunks");
-	unsorted_push(a, rem);
+	unsorted_push(a, rem, rsize);
 	if (nb < MIN_LARGE_SIZE)
 		a->last_remainder = rem;
 	victim->size = nb | PREV_INUSE | a->flag;
@@ -1001,6 +1118,8 @@ static void *arena_malloc(struct kmm_arena *a, size_t nb)
 				ub->bk = rem;
 				rem->fd = ub;
 				rem->bk = ub;
+				if (size - nb >= MIN_LARGE_SIZE)
+					rem->fd_nextsize = NULL;
 				a->last_remainder = rem;
 				victim->size = nb | PREV_INUSE | a->flag;
 				rem->size = (size - nb) | PREV_INUSE;
@@ -1029,30 +1148,24 @@ static void *arena_malloc(struct kmm_arena *a, size_t nb)
 		if (nb >= MIN_LARGE_SIZE) {
 			b = bin_at(a, idx);
 			if (b->fd != b && csize(b->fd) >= nb) {
-				victim = b->bk;
+				/* from the smallest leader up to the first fit */
+				victim = b->fd->bk_nextsize;
 				while (csize(victim) < nb)
-					victim = victim->bk;
+					victim = victim->bk_nextsize;
+				/* a follower, if any, spares relinking the ring */
+				if (victim != b->bk && csize(victim->fd) == csize(victim))
+					victim = victim->fd;
 				return take_chunk(a, victim, nb);
 			}
 		}
 
 		/* the smallest chunk of the next non-empty bin fits */
-		for (idx = idx + 1; idx < NBINS; ) {
-			int w = idx >> 6;
-			unsigned long bits = a->binmap[w] & (~0UL << (idx & 63));
-
-			if (!bits) {
-				idx = (w + 1) << 6;
-				continue;
-			}
-			idx = (w << 6) + __builtin_ctzl(bits);
+		for (idx = next_marked_bin(a, idx + 1); idx < NBINS;
+		     idx = next_marked_bin(a, idx + 1)) {
 			b = bin_at(a, idx);
-			if (b->bk == b) {
-				a->binmap[w] &= ~(1UL << (idx & 63));
-				idx++;
-				continue;
-			}
-			return take_chunk(a, b->bk, nb);
+			if (b->bk != b)
+				return take_chunk(a, b->bk, nb);
+			a->binmap[idx >> 6] &= ~(1UL << (idx & 63));
 		}
 
 		victim = a->top;
@@ -1082,6 +1195,7 @@ static void arena_init(struct kmm_arena *a)
 	for (i = 0; i < NBINS; i++) {
 		a->bins[i].fd = &a->bins[i];
 		a->bins[i].bk = &a->bins[i];
+		a->bins[i].fd_nextsize = &a->bins[i];
 	}
 	a->initial_top.size = 0;
 	a->top = &a->initial_top;
@@ -1314,7 +1428,7 @@ static void *arena_alloc(size_t nb)
 	return m;
 }
 
-static __cold noinline void *kmm_malloc_slow(size_t n)
+static noinline void *kmm_malloc_slow(size_t n)
 {
 	void *m;
 	size_t nb;
@@ -1369,13 +1483,15 @@ KMM_EXPORT void free(void *mem)
 	kmm_free(mem);
 }
 
-static __cold noinline void kmm_free_slow(void *mem)
+/* Keeps errno: only munmap, trimming and a thread's first free touch it. */
+static noinline void kmm_free_slow(void *mem)
 {
 	struct kmm_chunk *p = mem2chunk(mem);
 	size_t size = csize(p);
-	int saved = errno;
+	int saved;
 
 	if (p->size & IS_MMAPPED) {
+		saved = errno;
 		if (!mp.no_dyn_threshold && size > mp.mmap_threshold &&
 		    size <= MMAP_THRESHOLD_MAX) {
 			mp.mmap_threshold = size;
@@ -1395,18 +1511,19 @@ static __cold noinline void kmm_free_slow(void *mem)
 		struct kmm_tentry *e = mem;
 		size_t idx = tc_index(size);
 
-		if (!tc.active)
+		if (!tc.active) {
+			saved = errno;
 			tc_thread_init();
+			errno = saved;
+		}
 		if (e->key == kmm_tcache_key)
 			tc_check_double_free(e, idx);
 		if (tc.room[idx]) {
 			tc_put(p, idx);
-			errno = saved;
 			return;
 		}
 	}
 	kmm_free_chunk(arena_of(p), p, size);
-	errno = saved;
 }
 
 KMM_EXPORT void cfree(void *mem)
@@ -1475,6 +1592,35 @@ static bool realloc_in_place(struct kmm_arena *a, struct kmm_chunk *p, size_t si
 	return true;
 }
 
+/*
+ * Under a's lock, a being this thread's arena and nb too big for the
+ * tcache: moves in-use chunk p to a new chunk of a, all with one locking
+ * (as glibc's _int_realloc). A chunk of tcache size is left for the caller
+ * to free. NULL if a has no room: the caller tries the ordinary way.
+ *
+ * Unlike glibc, the new chunk is 1/32 larger than asked: a buffer that is
+ * grown a little at a time then grows in place for a while instead of
+ * being copied again at once (a third of the copying in bench/reallocgrow,
+ * for about 5% more memory at the peak).
+ */
+static void *realloc_move_locked(struct kmm_arena *a, struct kmm_chunk *p, size_t size,
+				 size_t nb, size_t n)
+{
+	size_t copy = size - SIZE_SZ;
+	size_t slack = (nb >> REALLOC_SLACK_SHIFT) & ~MALIGN_MASK;
+	void *m = arena_malloc(a, nb + slack);
+
+	if (!m)
+		m = arena_malloc(a, nb);
+
+	if (!m)
+		return NULL;
+	memcpy(m, chunk2mem(p), copy < n ? copy : n);
+	if (size > TC_MAX_CHUNK)
+		free_locked(a, p, size, true);
+	return m;
+}
+
 KMM_EXPORT void *realloc(void *mem, size_t n)
 {
 	struct kmm_chunk *p;
@@ -1510,10 +1656,18 @@ KMM_EXPORT void *realloc(void *mem, size_t n)
 		if (size >= a->system_mem)
 			kmm_fatal(MSG_REALLOC_OLD_SIZE);
 		done = realloc_in_place(a, p, size, nb);
+		m = NULL;
+		if (!done && nb > TC_MAX_CHUNK && a == thread_arena)
+			m = realloc_move_locked(a, p, size, nb, n);
 		kmm_unlock(a);
 		if (done)
 			return mem;
 		copy = size - SIZE_SZ;
+		if (m) {
+			if (size <= TC_MAX_CHUNK)
+				kmm_free(mem);
+			return m;
+		}
 	}
 	m = kmm_malloc(n);
 	if (!m)
