@@ -24,8 +24,12 @@
  * moves below it (brk, after zap_page_range()). Close checks coverage by
  * the heap's other VMAs because mremap and split open a VMA over the same
  * pgoffs before they close the old one. Before a page is freed its
- * refcount must be back to the region's own one; if it is not, the page is
- * kept out of circulation and reported, never handed out twice.
+ * refcount must be back to the region's own one. get_user_pages_fast()
+ * does not look at VM_IO, so a vmsplice() or O_DIRECT can still hold a
+ * page when its heap lets it go: such a page is "held" (out of the heap,
+ * not yet in the buddy allocator) and given back by a delayed work, by an
+ * allocation that finds the region empty, or at unload, once its last
+ * outside reference is dropped. Never handed out twice.
  *
  * fork(). dup_mmap() calls ->open on each of the child's VMAs. open sees a
  * foreign mm: it finds or makes the child's heap (a copy of the parent's
@@ -42,8 +46,11 @@
  * heap_areas changes only with the heap's mm write-locked and heap_lock
  * held, and is read under heap_lock; pages and counters change only under
  * heap_lock. A fault holds its mm's mmap_lock for reading from ->fault until
- * the PTE is set; brk shrinks and close free pages with it held for
- * writing, so no fault can be about to map a page they free.
+ * the PTE is set. brk shrinks with it held for writing, so no fault can be
+ * about to map a page it frees. close may run with it downgraded to reading
+ * (munmap), but its VMA is already detached and zapped: a fault through
+ * another VMA can only map pgoffs that VMA covers, and close does not free
+ * covered pgoffs.
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -55,6 +62,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include "kmemlab_internal.h"
 #include "include/uapi/kmemlab.h"
@@ -104,24 +112,71 @@ static void set_owner(struct kml_heap *h)
 	get_task_comm(h->heap_comm, current);
 }
 
-static void free_user_page(struct kml_heap *h, unsigned long pgoff, void *entry)
+/* Pages freed by their heap while something else still held them. */
+static DEFINE_XARRAY(kml_held);
+static void held_work_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(held_work, held_work_fn);
+
+static void release_page(u32 idx)
 {
-	u32 idx = xa_to_value(entry);
 	struct page *page = kml_index_page(idx);
 
-	xa_erase(&h->heap_pages, pgoff);
-	h->heap_resident--;
-	atomic_long_dec(&kml_heap_stats.pages);
-	if (page_ref_count(page) != 1) {
-		atomic_long_inc(&kml_heap_stats.held);
-		pr_err("kmemlab: heap page %u (pgoff %#lx) still has %d references at free: kept out of use\n",
-		       idx, pgoff, page_ref_count(page));
-		return;
-	}
 	/* Flags the mapping left behind (zap marks dirty and accessed). */
 	ClearPageDirty(page);
 	ClearPageReferenced(page);
 	kml_buddy_free(&kml_buddy, idx, 0, KML_KIND_USER);
+}
+
+/* Give back the held pages nobody else references any more; true if any. */
+static bool release_held(void)
+{
+	unsigned long idx;
+	bool any = false;
+	void *entry;
+
+	xa_for_each(&kml_held, idx, entry)
+		if (page_ref_count(kml_index_page(idx)) == 1 && xa_erase(&kml_held, idx)) {
+			atomic_long_dec(&kml_heap_stats.held);
+			release_page(idx);
+			any = true;
+		}
+	return any;
+}
+
+static void held_work_fn(struct work_struct *work)
+{
+	release_held();
+	if (!xa_empty(&kml_held))
+		schedule_delayed_work(&held_work, HZ);
+}
+
+static void free_user_page(struct kml_heap *h, unsigned long pgoff, void *entry)
+{
+	u32 idx = xa_to_value(entry);
+
+	xa_erase(&h->heap_pages, pgoff);
+	h->heap_resident--;
+	atomic_long_dec(&kml_heap_stats.pages);
+	if (page_ref_count(kml_index_page(idx)) == 1) {
+		release_page(idx);
+		return;
+	}
+	/* Pinned (vmsplice, O_DIRECT): free it when the pin goes. */
+	if (xa_err(xa_store(&kml_held, idx, xa_mk_value(1), GFP_KERNEL | __GFP_NOFAIL)))
+		return;
+	atomic_long_inc(&kml_heap_stats.held);
+	schedule_delayed_work(&held_work, HZ);
+}
+
+/* At unload: the held pages go with the region, whatever holds them. */
+void kml_heap_exit(void)
+{
+	cancel_delayed_work_sync(&held_work);
+	release_held();
+	if (!xa_empty(&kml_held))
+		pr_err("kmemlab: %ld heap pages still referenced from outside at unload\n",
+		       atomic_long_read(&kml_heap_stats.held));
+	xa_destroy(&kml_held);
 }
 
 /* A zeroed region page stored at pgoff, or KML_NIL. */
@@ -130,6 +185,8 @@ static u32 new_user_page(struct kml_heap *h, unsigned long pgoff, void *copy)
 	u32 idx = kml_buddy_alloc(&kml_buddy, 0, KML_KIND_USER);
 	void *addr;
 
+	if (idx == KML_NIL && release_held())
+		idx = kml_buddy_alloc(&kml_buddy, 0, KML_KIND_USER);
 	if (idx == KML_NIL)
 		return KML_NIL;
 	addr = page_address(kml_index_page(idx));
@@ -230,6 +287,8 @@ static struct kml_heap *heap_get(struct file *file, struct mm_struct *mm, bool c
 		h->heap_brk = parent->heap_brk;
 		h->heap_limit = parent->heap_limit;
 		h->heap_next_pgoff = parent->heap_next_pgoff;
+		/* A partial copy passed on would read as zeroes: stay broken. */
+		h->heap_broken = parent->heap_broken;
 		mutex_unlock(&parent->heap_lock);
 	}
 	list_add_tail(&h->heap_node, &kml_heaps);
@@ -387,6 +446,9 @@ static void kml_vm_close(struct vm_area_struct *vma)
 	h = a->area_heap;
 	mutex_lock(&h->heap_lock);
 	list_del(&a->area_node);
+	/* A failed split closes its new VMA emptied: it covered nothing. */
+	if (first >= end)
+		goto out;
 	shared = covered(h, NULL, first, end);
 	xa_for_each_range(&h->heap_pages, pgoff, entry, first, end - 1)
 		if (!shared || !covered(h, NULL, pgoff, pgoff + 1))
@@ -394,6 +456,7 @@ static void kml_vm_close(struct vm_area_struct *vma)
 	/* With the whole brk range unmapped, a new reservation may be made. */
 	if (first < KML_CHUNK_PGOFF && !covered(h, NULL, 0, KML_CHUNK_PGOFF))
 		h->heap_start = 0, h->heap_brk = 0, h->heap_limit = 0;
+out:
 	mutex_unlock(&h->heap_lock);
 	vma->vm_private_data = NULL;
 	kfree(a);
@@ -523,8 +586,7 @@ long kml_heap_brk(struct file *file, void __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	if (req.pad || req.reserved[0] || req.reserved[1] || req.old_brk || req.new_brk ||
-	    req.start || req.limit ||
+	if (req.pad || req.reserved[0] || req.reserved[1] ||
 	    (req.flags == KMEMLAB_BRK_SET && req.incr) ||
 	    (req.flags == KMEMLAB_BRK_ADD && req.addr) ||
 	    (req.flags != KMEMLAB_BRK_SET && req.flags != KMEMLAB_BRK_ADD))
@@ -542,7 +604,7 @@ long kml_heap_brk(struct file *file, void __user *arg)
 		heap_put(h);
 	} else {
 		err = -ENOMEM;	/* this process has no reservation on the file */
-		memset(&req, 0, sizeof(req));
+		req.old_brk = 0, req.new_brk = 0, req.start = 0, req.limit = 0;
 	}
 	mmap_write_unlock(mm);
 	if ((!err || err == -ENOMEM) && copy_to_user(arg, &req, sizeof(req)))

@@ -65,6 +65,7 @@ void kml_heap_release(struct kml_heap *h);
 int kml_heap_mmap(struct file *file, struct vm_area_struct *vma);
 long kml_heap_brk(struct file *file, void __user *arg);
 int kml_heaps_show(struct seq_file *m, void *v);
+void kml_heap_exit(void);
 
 int kml_device_init(void);
 void kml_device_exit(void);

@@ -76,6 +76,7 @@ static void __exit kmemlab_exit(void)
 	unsigned long npages = kml_region.npages, left;
 
 	kml_device_exit();
+	kml_heap_exit();
 	kml_debugfs_exit();
 	kml_vmalloc_exit();
 	kml_slab_api_exit();

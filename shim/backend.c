@@ -101,7 +101,7 @@ const struct kmm_backend *kmm_backend_select(void)
 {
 	const char *want = getenv("KMEMLAB_MALLOC_BACKEND");
 	const char *why;
-	int saved = errno;
+	int saved = errno, err;
 
 	if (want && strcmp(want, "sys") == 0)
 		return &backend_sys;
@@ -111,13 +111,13 @@ const struct kmm_backend *kmm_backend_select(void)
 		kmm_puts(": unknown backend (kmemlab or sys)\n");
 		return NULL;
 	}
-	/* kml_sbrk(0) opens the device and reserves the heap. */
-	errno = 0;
-	if (kml_sbrk(0) != (void *)-1) {
+	/* Opens the device and reserves the heap; 0 or why not. */
+	err = kml_heap_init();
+	if (!err) {
 		errno = saved;
 		return &backend_kmemlab;
 	}
-	why = errno ? strerrordesc_np(errno) : NULL;
+	why = strerrordesc_np(err);
 	kmm_puts("kmemlab-malloc: /dev/kmemlab: ");
 	kmm_puts(why ? why : "cannot be initialised");
 	kmm_puts("; set KMEMLAB_MALLOC_BACKEND=sys\n");

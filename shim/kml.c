@@ -25,29 +25,35 @@
 #include "kml.h"
 
 #define DEFAULT_RESERVE	0x40000000UL	/* 1 GiB */
+#define HIGH_FD		512
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int kml_fd = -1;
 static int init_err;		/* the first failure's errno, once tried */
 
+/* KMEMLAB_BRK_RESERVE: bytes, or with a K, M or G suffix; at most 1 TiB. */
 static unsigned long reserve_size(void)
 {
 	const char *s = getenv("KMEMLAB_BRK_RESERVE");
 	unsigned long v = 0;
 
-	for (; s && *s >= '0' && *s <= '9'; s++)
+	for (; s && *s >= '0' && *s <= '9' && v <= KMEMLAB_BRK_MAX; s++)
 		v = v * 10 + (*s - '0');
-	if (s && (*s == 'M' || *s == 'm'))
-		v <<= 20;
+	if (s && (*s == 'K' || *s == 'k'))
+		v = v > KMEMLAB_BRK_MAX >> 10 ? KMEMLAB_BRK_MAX : v << 10;
+	else if (s && (*s == 'M' || *s == 'm'))
+		v = v > KMEMLAB_BRK_MAX >> 20 ? KMEMLAB_BRK_MAX : v << 20;
 	else if (s && (*s == 'G' || *s == 'g'))
-		v <<= 30;
+		v = v > KMEMLAB_BRK_MAX >> 30 ? KMEMLAB_BRK_MAX : v << 30;
+	if (v > KMEMLAB_BRK_MAX)
+		v = KMEMLAB_BRK_MAX;
 	v &= ~((unsigned long)sysconf(_SC_PAGESIZE) - 1);
 	return v ? v : DEFAULT_RESERVE;
 }
 
 int kml_heap_init(void)
 {
-	int fd, err = 0;
+	int fd, high, err = 0;
 	void *p;
 
 	if (__atomic_load_n(&kml_fd, __ATOMIC_ACQUIRE) >= 0)
@@ -61,6 +67,12 @@ int kml_heap_init(void)
 	if (fd < 0) {
 		err = errno;
 		goto fail;
+	}
+	/* Out of the way of programs that dup2() onto the low numbers. */
+	high = fcntl(fd, F_DUPFD_CLOEXEC, HIGH_FD);
+	if (high >= 0) {
+		close(fd);
+		fd = high;
 	}
 	p = mmap(NULL, reserve_size(), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 		 fd, 0);

@@ -71,7 +71,8 @@ struct kmemlab_obj_req {
  * moves it by incr bytes (sbrk(3); 0 queries). Out, also on ENOMEM: the
  * break before and after the call, and the reservation [start, limit).
  * ENOMEM: no reservation, outside it, RLIMIT_DATA, or more pages than the
- * region has free. Output fields must be zero on input.
+ * region has free. Output fields are ignored on input; pad and reserved
+ * must be zero.
  */
 #define KMEMLAB_BRK_SET		0x01
 #define KMEMLAB_BRK_ADD		0x02
