@@ -573,6 +573,42 @@ TEST_F(heap, fork_gives_the_child_a_copy)
 	EXPECT_EQ(12, h.resident);
 }
 
+/*
+ * fork when the region cannot hold the child's copy: the child's heap is
+ * broken (its first touch gets SIGBUS), the parent's is untouched, and
+ * every page comes back.
+ */
+TEST_F(heap, fork_without_room_breaks_only_the_child)
+{
+	long before, n;
+	int status;
+	pid_t pid;
+	char *p;
+
+	drain();
+	before = stat_of("free_pages");
+	n = before * 2 / 3;
+	p = sbrk_raw(self->fd, n * PG);
+	ASSERT_NE(NULL, p);
+	touch(p, n * PG, 'q');
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		volatile char c = p[0];
+
+		_exit(c == 'q' ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGBUS, WTERMSIG(status));
+	EXPECT_EQ('q', p[0]);
+	EXPECT_EQ('q', p[(n - 1) * PG]);
+	ASSERT_NE(NULL, sbrk_raw(self->fd, -n * (int64_t)PG));
+	drain();
+	EXPECT_EQ(before, stat_of("free_pages"));
+	EXPECT_TRUE(validate_ok());
+}
+
 TEST(sixteen_processes_in_parallel)
 {
 	long before;
