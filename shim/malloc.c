@@ -78,9 +78,10 @@
  * unmapped. The first thread uses the main arena; each new thread takes a
  * detached arena, else a new one while there are fewer than arena_max (8 x
  * online CPUs by default), else the next arena round robin. A thread that
- * exits empties its tcache and detaches (a thread-exit destructor
- * registered with __cxa_thread_atexit_impl, which allocates with this
- * malloc with no lock held).
+ * exits empties its tcache and detaches (the destructor of a pthread key
+ * set at its first malloc or free: unlike __cxa_thread_atexit_impl, which
+ * is only the fallback, it allocates nothing, so a thread that only frees
+ * never makes an arena).
  *
  * Locking. Each arena has a mutex protecting everything in it (bins, top,
  * heaps, statistics), taken only once the process has more than one thread
@@ -236,6 +237,8 @@ static int kmm_state;			/* 0 not yet, 1 ready, -1 no backend */
 static uintptr_t kmm_tcache_key;
 static size_t kmm_pagesize;
 static bool kmm_stats_at_exit;
+static pthread_key_t kmm_exit_key;	/* its destructor: tc_thread_exit() */
+static bool kmm_exit_key_ok;
 
 static __thread struct kmm_tcache tc KMM_TLS;
 static __thread struct kmm_arena *thread_arena KMM_TLS;
@@ -495,8 +498,14 @@ static __cold noinline void tc_thread_init(void)
 	for (i = 0; i < TC_BINS; i++)
 		tc.room[i] = TC_FILL;
 	tc.active = true;
-	/* The main thread's cache dies with the process. */
-	if (syscall(SYS_gettid) != getpid())
+	/*
+	 * The main thread's cache dies with the process. Others are flushed
+	 * by a thread-specific key's destructor: setting a key allocates
+	 * nothing, so a thread that only frees gets no arena.
+	 */
+	if (syscall(SYS_gettid) == getpid())
+		return;
+	if (!kmm_exit_key_ok || pthread_setspecific(kmm_exit_key, &tc))
 		__cxa_thread_atexit_impl(tc_thread_exit, NULL, &__dso_handle);
 }
 
@@ -1333,6 +1342,7 @@ static __cold noinline void kmm_init(void)
 			uintptr_t key = 0;
 
 			kmm_read_env();
+			kmm_exit_key_ok = !pthread_key_create(&kmm_exit_key, tc_thread_exit);
 			arena_init(&main_arena);
 			main_arena.attached = 1;
 			if (getrandom(&key, sizeof(key), GRND_NONBLOCK) != sizeof(key))
