@@ -466,24 +466,44 @@ static __cold noinline void tc_check_double_free(struct kmm_tentry *e, size_t id
 static void kmm_free_chunk(struct kmm_arena *a, struct kmm_chunk *p, size_t size);
 static void kmm_detach_arena(void);
 
-/* Thread exit: every cached chunk goes back to its arena. */
+#define TC_EXIT_TRIM	4	/* arenas tidied at thread exit, at most */
+
+static void arena_tidy(struct kmm_arena *a);
+
+/*
+ * Thread exit: every cached chunk goes back to its arena. Those arenas and
+ * the thread's own then merge their fast chunks and give back a free top:
+ * memory that comes back in small pieces (chunks freed by other threads
+ * into a detached arena, a consumer's cache) would otherwise stay split by
+ * fast chunks until that arena next frees 64 KiB at once.
+ */
 static void tc_thread_exit(void *unused)
 {
-	size_t i;
+	struct kmm_arena *seen[TC_EXIT_TRIM];
+	size_t i, j, n = 0;
 
 	(void)unused;
 	tc.dead = true;
+	if (thread_arena)
+		seen[n++] = thread_arena;
 	for (i = 0; i < TC_BINS; i++) {
 		while (tc.entries[i]) {
 			struct kmm_tentry *e = tc.entries[i];
 			struct kmm_chunk *p = mem2chunk(e);
+			struct kmm_arena *a = arena_of(p);
 
 			tc.entries[i] = reveal_ptr(&e->next, e->next);
 			e->key = 0;
-			kmm_free_chunk(arena_of(p), p, csize(p));
+			kmm_free_chunk(a, p, csize(p));
+			for (j = 0; j < n && seen[j] != a; j++)
+				;
+			if (j == n && n < TC_EXIT_TRIM)
+				seen[n++] = a;
 		}
 		tc.room[i] = 0;
 	}
+	for (j = 0; j < n; j++)
+		arena_tidy(seen[j]);
 	kmm_detach_arena();
 }
 
@@ -698,6 +718,22 @@ static void consolidate(struct kmm_arena *a)
 static bool systrim(struct kmm_arena *a, size_t pad);
 static void heap_trim(struct kmm_arena *a);
 
+/* Merges the fast chunks and trims the top beyond trim_threshold. */
+static void tidy_locked(struct kmm_arena *a)
+{
+	int saved = errno;	/* free() keeps errno */
+
+	if (a->have_fast)
+		consolidate(a);
+	if (a == &main_arena) {
+		if (csize(a->top) >= mp.trim_threshold)
+			systrim(a, mp.top_pad);
+	} else {
+		heap_trim(a);
+	}
+	errno = saved;
+}
+
 /* Frees a non-mmapped chunk into arena a, which the caller has locked. */
 static void free_locked(struct kmm_arena *a, struct kmm_chunk *p, size_t size, bool may_trim)
 {
@@ -728,25 +764,21 @@ static void free_locked(struct kmm_arena *a, struct kmm_chunk *p, size_t size, b
 	if (next->size <= HDR_SZ || csize(next) >= a->system_mem)
 		kmm_fatal("free(): invalid next size (normal)");
 	size = merge_chunk(a, p, size);
-	if (may_trim && size >= CONSOLIDATE_AT) {
-		int saved = errno;	/* free() keeps errno */
-
-		if (a->have_fast)
-			consolidate(a);
-		if (a == &main_arena) {
-			if (csize(a->top) >= mp.trim_threshold)
-				systrim(a, mp.top_pad);
-		} else {
-			heap_trim(a);
-		}
-		errno = saved;
-	}
+	if (may_trim && size >= CONSOLIDATE_AT)
+		tidy_locked(a);
 }
 
 static void kmm_free_chunk(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
 {
 	kmm_lock(a);
 	free_locked(a, p, size, true);
+	kmm_unlock(a);
+}
+
+static void arena_tidy(struct kmm_arena *a)
+{
+	kmm_lock(a);
+	tidy_locked(a);
 	kmm_unlock(a);
 }
 
