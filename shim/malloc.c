@@ -917,11 +917,12 @@ static void heap_trim(struct kmm_arena *a)
 		a->top = top;
 		top->size = size | PREV_INUSE;
 	}
+	/* as the main arena: a top of trim_threshold is cut down to top_pad */
 	top_size = csize(a->top);
-	if (top_size < MINSIZE + 1 + mp.top_pad)
+	if (top_size < mp.trim_threshold || top_size < MINSIZE + 1 + mp.top_pad)
 		return;
 	extra = (top_size - MINSIZE - 1 - mp.top_pad) & ~(kmm_pagesize - 1);
-	if (!extra || extra < mp.trim_threshold)
+	if (!extra)
 		return;
 	shrink_heap(h, extra);
 	if ((char *)h + h->size == (char *)a->top + top_size - extra) {
