@@ -78,9 +78,10 @@
  * unmapped. The first thread uses the main arena; each new thread takes a
  * detached arena, else a new one while there are fewer than arena_max (8 x
  * online CPUs by default), else the next arena round robin. A thread that
- * exits empties its tcache and detaches (a thread-exit destructor
- * registered with __cxa_thread_atexit_impl, which allocates with this
- * malloc with no lock held).
+ * exits empties its tcache and detaches (the destructor of a pthread key
+ * set at its first malloc or free: unlike __cxa_thread_atexit_impl, which
+ * is only the fallback, it allocates nothing, so a thread that only frees
+ * never makes an arena).
  *
  * Locking. Each arena has a mutex protecting everything in it (bins, top,
  * heaps, statistics), taken only once the process has more than one thread
@@ -236,6 +237,8 @@ static int kmm_state;			/* 0 not yet, 1 ready, -1 no backend */
 static uintptr_t kmm_tcache_key;
 static size_t kmm_pagesize;
 static bool kmm_stats_at_exit;
+static pthread_key_t kmm_exit_key;	/* its destructor: tc_thread_exit() */
+static bool kmm_exit_key_ok;
 
 static __thread struct kmm_tcache tc KMM_TLS;
 static __thread struct kmm_arena *thread_arena KMM_TLS;
@@ -463,24 +466,44 @@ static __cold noinline void tc_check_double_free(struct kmm_tentry *e, size_t id
 static void kmm_free_chunk(struct kmm_arena *a, struct kmm_chunk *p, size_t size);
 static void kmm_detach_arena(void);
 
-/* Thread exit: every cached chunk goes back to its arena. */
+#define TC_EXIT_TRIM	4	/* arenas tidied at thread exit, at most */
+
+static void arena_tidy(struct kmm_arena *a);
+
+/*
+ * Thread exit: every cached chunk goes back to its arena. Those arenas and
+ * the thread's own then merge their fast chunks and give back a free top:
+ * memory that comes back in small pieces (chunks freed by other threads
+ * into a detached arena, a consumer's cache) would otherwise stay split by
+ * fast chunks until that arena next frees 64 KiB at once.
+ */
 static void tc_thread_exit(void *unused)
 {
-	size_t i;
+	struct kmm_arena *seen[TC_EXIT_TRIM];
+	size_t i, j, n = 0;
 
 	(void)unused;
 	tc.dead = true;
+	if (thread_arena)
+		seen[n++] = thread_arena;
 	for (i = 0; i < TC_BINS; i++) {
 		while (tc.entries[i]) {
 			struct kmm_tentry *e = tc.entries[i];
 			struct kmm_chunk *p = mem2chunk(e);
+			struct kmm_arena *a = arena_of(p);
 
 			tc.entries[i] = reveal_ptr(&e->next, e->next);
 			e->key = 0;
-			kmm_free_chunk(arena_of(p), p, csize(p));
+			kmm_free_chunk(a, p, csize(p));
+			for (j = 0; j < n && seen[j] != a; j++)
+				;
+			if (j == n && n < TC_EXIT_TRIM)
+				seen[n++] = a;
 		}
 		tc.room[i] = 0;
 	}
+	for (j = 0; j < n; j++)
+		arena_tidy(seen[j]);
 	kmm_detach_arena();
 }
 
@@ -495,8 +518,14 @@ static __cold noinline void tc_thread_init(void)
 	for (i = 0; i < TC_BINS; i++)
 		tc.room[i] = TC_FILL;
 	tc.active = true;
-	/* The main thread's cache dies with the process. */
-	if (syscall(SYS_gettid) != getpid())
+	/*
+	 * The main thread's cache dies with the process. Others are flushed
+	 * by a thread-specific key's destructor: setting a key allocates
+	 * nothing, so a thread that only frees gets no arena.
+	 */
+	if (syscall(SYS_gettid) == getpid())
+		return;
+	if (!kmm_exit_key_ok || pthread_setspecific(kmm_exit_key, &tc))
 		__cxa_thread_atexit_impl(tc_thread_exit, NULL, &__dso_handle);
 }
 
@@ -689,6 +718,22 @@ static void consolidate(struct kmm_arena *a)
 static bool systrim(struct kmm_arena *a, size_t pad);
 static void heap_trim(struct kmm_arena *a);
 
+/* Merges the fast chunks and trims the top beyond trim_threshold. */
+static void tidy_locked(struct kmm_arena *a)
+{
+	int saved = errno;	/* free() keeps errno */
+
+	if (a->have_fast)
+		consolidate(a);
+	if (a == &main_arena) {
+		if (csize(a->top) >= mp.trim_threshold)
+			systrim(a, mp.top_pad);
+	} else {
+		heap_trim(a);
+	}
+	errno = saved;
+}
+
 /* Frees a non-mmapped chunk into arena a, which the caller has locked. */
 static void free_locked(struct kmm_arena *a, struct kmm_chunk *p, size_t size, bool may_trim)
 {
@@ -719,25 +764,21 @@ static void free_locked(struct kmm_arena *a, struct kmm_chunk *p, size_t size, b
 	if (next->size <= HDR_SZ || csize(next) >= a->system_mem)
 		kmm_fatal("free(): invalid next size (normal)");
 	size = merge_chunk(a, p, size);
-	if (may_trim && size >= CONSOLIDATE_AT) {
-		int saved = errno;	/* free() keeps errno */
-
-		if (a->have_fast)
-			consolidate(a);
-		if (a == &main_arena) {
-			if (csize(a->top) >= mp.trim_threshold)
-				systrim(a, mp.top_pad);
-		} else {
-			heap_trim(a);
-		}
-		errno = saved;
-	}
+	if (may_trim && size >= CONSOLIDATE_AT)
+		tidy_locked(a);
 }
 
 static void kmm_free_chunk(struct kmm_arena *a, struct kmm_chunk *p, size_t size)
 {
 	kmm_lock(a);
 	free_locked(a, p, size, true);
+	kmm_unlock(a);
+}
+
+static void arena_tidy(struct kmm_arena *a)
+{
+	kmm_lock(a);
+	tidy_locked(a);
 	kmm_unlock(a);
 }
 
@@ -876,11 +917,12 @@ static void heap_trim(struct kmm_arena *a)
 		a->top = top;
 		top->size = size | PREV_INUSE;
 	}
+	/* as the main arena: a top of trim_threshold is cut down to top_pad */
 	top_size = csize(a->top);
-	if (top_size < MINSIZE + 1 + mp.top_pad)
+	if (top_size < mp.trim_threshold || top_size < MINSIZE + 1 + mp.top_pad)
 		return;
 	extra = (top_size - MINSIZE - 1 - mp.top_pad) & ~(kmm_pagesize - 1);
-	if (!extra || extra < mp.trim_threshold)
+	if (!extra)
 		return;
 	shrink_heap(h, extra);
 	if ((char *)h + h->size == (char *)a->top + top_size - extra) {
@@ -1333,6 +1375,7 @@ static __cold noinline void kmm_init(void)
 			uintptr_t key = 0;
 
 			kmm_read_env();
+			kmm_exit_key_ok = !pthread_key_create(&kmm_exit_key, tc_thread_exit);
 			arena_init(&main_arena);
 			main_arena.attached = 1;
 			if (getrandom(&key, sizeof(key), GRND_NONBLOCK) != sizeof(key))
