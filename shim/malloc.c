@@ -75,9 +75,11 @@
  * chunks carry NON_MAIN_ARENA and find their arena by masking the address.
  * Heap memory is "used" up to heap->size; growing moves that mark, shrinking
  * maps fresh pages over the tail; a heap that becomes wholly free is
- * unmapped. The first thread uses the main arena; each new thread takes a
- * detached arena, else a new one while there are fewer than arena_max (8 x
- * online CPUs by default), else the next arena round robin. A thread that
+ * unmapped. The first thread uses the main arena; each new thread takes the
+ * detached arena with the most memory, else a new one while there are fewer
+ * than arena_max (8 x online CPUs by default), else the next arena round
+ * robin. Before an arena grows, free chunks of other arenas that can be
+ * trylocked are used (arena_borrow()). A thread that
  * exits empties its tcache and detaches (the destructor of a pthread key
  * set at its first malloc or free: unlike __cxa_thread_atexit_impl, which
  * is only the fallback, it allocates nothing, so a thread that only frees
