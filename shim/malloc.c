@@ -75,9 +75,11 @@
  * chunks carry NON_MAIN_ARENA and find their arena by masking the address.
  * Heap memory is "used" up to heap->size; growing moves that mark, shrinking
  * maps fresh pages over the tail; a heap that becomes wholly free is
- * unmapped. The first thread uses the main arena; each new thread takes a
- * detached arena, else a new one while there are fewer than arena_max (8 x
- * online CPUs by default), else the next arena round robin. A thread that
+ * unmapped. The first thread uses the main arena; each new thread takes the
+ * detached arena with the most memory, else a new one while there are fewer
+ * than arena_max (8 x online CPUs by default), else the next arena round
+ * robin. Before an arena grows, free chunks of other arenas that can be
+ * trylocked are used (arena_borrow()). A thread that
  * exits empties its tcache and detaches (the destructor of a pthread key
  * set at its first malloc or free: unlike __cxa_thread_atexit_impl, which
  * is only the fallback, it allocates nothing, so a thread that only frees
@@ -469,17 +471,19 @@ static void kmm_detach_arena(void);
 #define TC_EXIT_TRIM	4	/* arenas tidied at thread exit, at most */
 
 static void arena_tidy(struct kmm_arena *a);
+static void tidy_locked(struct kmm_arena *a);
 
 /*
  * Thread exit: every cached chunk goes back to its arena. Those arenas and
- * the thread's own then merge their fast chunks and give back a free top:
+ * the thread's own, then every other one not locked at the time, merge
+ * their fast chunks and give back a free top:
  * memory that comes back in small pieces (chunks freed by other threads
  * into a detached arena, a consumer's cache) would otherwise stay split by
  * fast chunks until that arena next frees 64 KiB at once.
  */
 static void tc_thread_exit(void *unused)
 {
-	struct kmm_arena *seen[TC_EXIT_TRIM];
+	struct kmm_arena *seen[TC_EXIT_TRIM], *a;
 	size_t i, j, n = 0;
 
 	(void)unused;
@@ -490,8 +494,8 @@ static void tc_thread_exit(void *unused)
 		while (tc.entries[i]) {
 			struct kmm_tentry *e = tc.entries[i];
 			struct kmm_chunk *p = mem2chunk(e);
-			struct kmm_arena *a = arena_of(p);
 
+			a = arena_of(p);
 			tc.entries[i] = reveal_ptr(&e->next, e->next);
 			e->key = 0;
 			kmm_free_chunk(a, p, csize(p));
@@ -505,6 +509,15 @@ static void tc_thread_exit(void *unused)
 	for (j = 0; j < n; j++)
 		arena_tidy(seen[j]);
 	kmm_detach_arena();
+	/* the others, above all detached ones, if nobody holds them */
+	for (a = &main_arena; a; a = __atomic_load_n(&a->next, __ATOMIC_ACQUIRE)) {
+		for (j = 0; j < n && seen[j] != a; j++)
+			;
+		if (j == n && !pthread_mutex_trylock(&a->lock)) {
+			tidy_locked(a);
+			pthread_mutex_unlock(&a->lock);
+		}
+	}
 }
 
 static void kmm_init(void);
@@ -1079,7 +1092,12 @@ static void *take_chunk(struct kmm_arena *a, struct kmm_chunk *victim, size_t nb
 	return chunk2mem(victim);
 }
 
-static void *arena_malloc(struct kmm_arena *a, size_t nb)
+/* how far arena_malloc() may go */
+#define AM_FREE		0	/* free chunks only */
+#define AM_TOP		1	/* and the top chunk */
+#define AM_GROW		2	/* and memory from the system */
+
+static void *arena_malloc(struct kmm_arena *a, size_t nb, int reach)
 {
 	struct kmm_chunk *victim, *b, *bck, *ub = unsorted(a);
 	size_t tci = tc_index(nb);
@@ -1213,7 +1231,7 @@ static void *arena_malloc(struct kmm_arena *a, size_t nb)
 		victim = a->top;
 		if (csize(victim) > a->system_mem)
 			kmm_fatal("malloc(): corrupted top size");
-		if (csize(victim) >= nb + MINSIZE) {
+		if (reach >= AM_TOP && csize(victim) >= nb + MINSIZE) {
 			size_t size = csize(victim);
 
 			a->top = chunk_at(victim, nb);
@@ -1222,7 +1240,7 @@ static void *arena_malloc(struct kmm_arena *a, size_t nb)
 			return chunk2mem(victim);
 		}
 		if (!a->have_fast)
-			return sysmalloc(a, nb);
+			return reach == AM_GROW ? sysmalloc(a, nb) : NULL;
 		consolidate(a);
 		idx = bin_index(nb);
 	}
@@ -1274,8 +1292,29 @@ static struct kmm_arena *new_arena(void)
 	a->top->size = ((char *)h + h->size - top) | PREV_INUSE;
 	account(a, h->size);
 	a->next = main_arena.next;
-	main_arena.next = a;
+	__atomic_store_n(&main_arena.next, a, __ATOMIC_RELEASE);	/* arena_borrow() */
 	mp.narenas++;
+	return a;
+}
+
+/*
+ * The detached arena with the most memory: it is likeliest to have room for
+ * the new thread's blocks while other threads still free its old ones into
+ * it, so that fewer arenas grow. Under kmm_list_lock; system_mem is read
+ * without the arena's lock (remote frees may be trimming it): only a hint.
+ */
+static struct kmm_arena *take_free_arena(void)
+{
+	struct kmm_arena **best = &kmm_free_list, **pp, *a;
+
+	if (!kmm_free_list)
+		return NULL;
+	for (pp = &kmm_free_list; *pp; pp = &(*pp)->next_free)
+		if (__atomic_load_n(&(*pp)->system_mem, __ATOMIC_RELAXED) >
+		    __atomic_load_n(&(*best)->system_mem, __ATOMIC_RELAXED))
+			best = pp;
+	a = *best;
+	*best = a->next_free;
 	return a;
 }
 
@@ -1285,10 +1324,8 @@ static __cold noinline struct kmm_arena *arena_attach(void)
 	struct kmm_arena *a;
 
 	pthread_mutex_lock(&kmm_list_lock);
-	a = kmm_free_list;
-	if (a)
-		kmm_free_list = a->next_free;
-	else if (mp.narenas < arena_limit())
+	a = take_free_arena();
+	if (!a && mp.narenas < arena_limit())
 		a = new_arena();
 	if (!a) {
 		a = kmm_next_reuse ? kmm_next_reuse : &main_arena;
@@ -1451,22 +1488,58 @@ static inline void *kmm_malloc(size_t n)
 	return kmm_malloc_slow(n);
 }
 
+/*
+ * Before arena a grows, free chunks that another arena already holds are
+ * used: when threads free each other's blocks (a server handing work from
+ * thread to thread), the arena a thread allocates from fills up while
+ * blocks freed into the others wait there, and every arena would grow to
+ * the most it ever held. Only free chunks: another arena's top is its own
+ * reserve. Arenas whose lock is taken are skipped; nothing is waited for.
+ */
+static void *arena_borrow(struct kmm_arena *a, size_t nb)
+{
+	struct kmm_arena *b;
+	void *m;
+
+	for (b = &main_arena; b; b = __atomic_load_n(&b->next, __ATOMIC_ACQUIRE)) {
+		if (b == a || pthread_mutex_trylock(&b->lock))
+			continue;
+		m = arena_malloc(b, nb, AM_FREE);
+		pthread_mutex_unlock(&b->lock);
+		if (m)
+			return m;
+	}
+	return NULL;
+}
+
 static void *arena_alloc(size_t nb)
 {
 	struct kmm_arena *a = arena_get(), *b;
+	bool borrow = !__libc_single_threaded && nb < mp.mmap_threshold &&
+		      main_arena.next;
 	void *m;
 
 	kmm_lock(a);
-	m = arena_malloc(a, nb);
+	m = arena_malloc(a, nb, borrow ? AM_TOP : AM_GROW);
 	kmm_unlock(a);
 	if (m)
 		return m;
+	if (borrow) {
+		m = arena_borrow(a, nb);
+		if (m)
+			return m;
+		kmm_lock(a);
+		m = arena_malloc(a, nb, AM_GROW);
+		kmm_unlock(a);
+		if (m)
+			return m;
+	}
 	/* as glibc: a failing arena lets another one try */
 	b = a != &main_arena ? &main_arena : main_arena.next;
 	if (!b)
 		return NULL;
 	kmm_lock(b);
-	m = arena_malloc(b, nb);
+	m = arena_malloc(b, nb, AM_GROW);
 	kmm_unlock(b);
 	return m;
 }
@@ -1651,10 +1724,10 @@ static void *realloc_move_locked(struct kmm_arena *a, struct kmm_chunk *p, size_
 {
 	size_t copy = size - SIZE_SZ;
 	size_t slack = (nb >> REALLOC_SLACK_SHIFT) & ~MALIGN_MASK;
-	void *m = arena_malloc(a, nb + slack);
+	void *m = arena_malloc(a, nb + slack, AM_GROW);
 
 	if (!m)
-		m = arena_malloc(a, nb);
+		m = arena_malloc(a, nb, AM_GROW);
 
 	if (!m)
 		return NULL;
