@@ -249,8 +249,9 @@ static unsigned long data_bytes(struct kml_heap *h)
  */
 static bool may_grow(struct kml_heap *h, unsigned long bytes, bool noreserve)
 {
-	return data_bytes(h) + bytes >= bytes &&
-	       data_bytes(h) + bytes <= rlimit(RLIMIT_DATA) &&
+	unsigned long total = data_bytes(h) + bytes;
+
+	return total >= bytes && total <= rlimit(RLIMIT_DATA) &&
 	       (noreserve || bytes >> PAGE_SHIFT <= kml_buddy_free_pages(&kml_buddy));
 }
 
