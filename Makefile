@@ -2,8 +2,14 @@
 # kmemlab: see README.md. Every target installs what it needs (scripts/deps.sh).
 
 SHELL := /bin/bash
-KVER = $(shell scripts/deps.sh --kver)
-KDIR ?= /lib/modules/$(KVER)/build
+# The guest kernel ("lane"): 6.1 (default; std is its old name), 6.12, rt or
+# debug (scripts/kernel.sh). Each lane has its own module tree and initramfs
+# in build/LANE. KDIR=... builds against another tree instead.
+KERNEL ?= 6.1
+LANE := $(if $(filter std,$(KERNEL)),6.1,$(KERNEL))
+ifeq ($(filter $(LANE),6.1 6.12 rt debug),)
+$(error KERNEL is one of 6.1, 6.12, rt, debug (std = 6.1), not '$(KERNEL)')
+endif
 B := build
 KSRC := $(B)/ksrc
 KSFT := $(abspath $(KSRC)/tools/testing/selftests)
@@ -18,7 +24,7 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 HOST_CFLAGS := -g -O1 -Wall -Werror -I$(KSFT) -Iselftests/core $(SANITIZE)
 
 .PHONY: all shim tools deps module module-debug kbuild kbuild-run guest-image-run selftests host-tests image image-debug guest-image \
-	check check-debug demo vm lint bench clean
+	check check-debug demo vm lint sparse bench clean
 
 all: module selftests host-tests tools shim
 
@@ -69,38 +75,37 @@ $(KSRC)/.stamp: | deps
 		$(addprefix linux-source-6.1/,$(KSRC_FILES))
 	@touch $@
 
-# The module is built in a copy of the sources per kernel, so that the
-# source tree stays clean and two kernels never share objects.
+# The module is built in a copy of the sources per lane, so that the source
+# tree stays clean and two kernels never share objects. The lane's kernel
+# tree is looked up (and fetched) only once deps.sh has run.
+FDIR = $(B)/$(LANE)
 
-# FLAVOUR std: the Debian kernel (KDIR); debug: scripts/debug-kernel.sh's tree.
-FLAVOUR ?= std
-FDIR = $(B)/$(FLAVOUR)
-
-module:
-	@$(MAKE) --no-print-directory kbuild FLAVOUR=std KBUILD_KDIR=$(KDIR)
+module: $(KSRC)/.stamp | deps
+	@kdir=$${KDIR:-$$(scripts/kernel.sh $(LANE) --kdir)} && \
+	$(MAKE) --no-print-directory kbuild KBUILD_KDIR=$$kdir
 
 module-debug:
-	@kdir=$$(scripts/debug-kernel.sh --kdir) && \
-	$(MAKE) --no-print-directory kbuild FLAVOUR=debug KBUILD_KDIR=$$kdir
+	@$(MAKE) --no-print-directory module KERNEL=debug
 
 # Kbuild takes seconds to find nothing to do: skip it when no source is
 # newer than the built modules (the stamp is written after a clean build).
-kbuild: $(KSRC)/.stamp | deps
+kbuild:
 	@if [ -f $(FDIR)/kbuild/.built ] && [ -z "$$(find $(MODULE_SRCS) -newer $(FDIR)/kbuild/.built | head -n 1)" ] && \
 	    [ "$$(cat $(FDIR)/kbuild/.built)" = "$(KBUILD_KDIR)" ]; then exit 0; fi; \
-	$(MAKE) --no-print-directory kbuild-run FLAVOUR=$(FLAVOUR) KBUILD_KDIR=$(KBUILD_KDIR)
+	$(MAKE) --no-print-directory kbuild-run KBUILD_KDIR=$(KBUILD_KDIR)
 
 kbuild-run:
-	@mkdir -p $(FDIR)/kbuild
-	@cp -u --parents $(MODULE_SRCS) $(FDIR)/kbuild/
-	@cp -u $(KSFT)/kselftest_module.h $(FDIR)/kbuild/module/tests/
+	@rm -rf $(FDIR)/kbuild && mkdir -p $(FDIR)/kbuild
+	@cp --parents $(MODULE_SRCS) $(FDIR)/kbuild/
+	@cp $(KSFT)/kselftest_module.h $(FDIR)/kbuild/module/tests/
+	@echo "  KBUILD  kmemlab for kernel $(LANE) ($(KBUILD_KDIR))"
 	@set -o pipefail; $(MAKE) -C $(KBUILD_KDIR) M=$(abspath $(FDIR)/kbuild) W=1 modules 2>&1 | tee $(FDIR)/build.log
 	@! grep -E 'warning:|error:' $(FDIR)/build.log
 	@echo "$(KBUILD_KDIR)" > $(FDIR)/kbuild/.built
 
 selftests: $(KSRC)/.stamp
-	@mkdir -p $(B)/std/selftests/kmemlab
-	$(MAKE) -C selftests/kmemlab KSFT_DIR=$(KSFT) OUTPUT=$(abspath $(B)/std/selftests/kmemlab)
+	@mkdir -p $(B)/selftests/kmemlab
+	$(MAKE) -C selftests/kmemlab KSFT_DIR=$(KSFT) OUTPUT=$(abspath $(B)/selftests/kmemlab)
 
 $(B)/host/%: selftests/core/%.c selftests/core/host_platform.c $(CORE_SRCS) $(CORE_HDRS) $(KSRC)/.stamp
 	@mkdir -p $(B)/host
@@ -113,30 +118,30 @@ $(B)/host-bench/%: selftests/core/%.c selftests/core/host_platform.c $(CORE_SRCS
 	$(CC) -g -O2 -Wall -Werror -Iselftests/core -o $@ $< selftests/core/host_platform.c $(CORE_SRCS) -lpthread
 
 bench: image $(B)/host-bench/bench_buddy $(B)/host-bench/bench_slab
-	@scripts/bench.sh
+	@scripts/bench.sh $(LANE)
 
 # The guest's /kmemlab: module, test modules, selftests, kselftest runner, tool.
 image: module selftests tools shim $(B)/python/.stamp
-	@$(MAKE) --no-print-directory guest-image FLAVOUR=std
+	@$(MAKE) --no-print-directory guest-image
 
-image-debug: module-debug selftests tools shim $(B)/python/.stamp
-	@$(MAKE) --no-print-directory guest-image FLAVOUR=debug
+image-debug:
+	@$(MAKE) --no-print-directory image KERNEL=debug
 
-GUEST_INPUTS = $(FDIR)/kbuild $(B)/std/selftests $(B)/tools $(KSFT) scripts/guest-init \
+GUEST_INPUTS = $(FDIR)/kbuild $(B)/selftests $(B)/tools $(KSFT) scripts/guest-init \
 	scripts/kmemlab selftests/kmemlab Makefile shim $(B)/python/.stamp
 
 guest-image:
 	@if [ -f $(FDIR)/initramfs.cpio ] && \
 	    [ -z "$$(find $(GUEST_INPUTS) -newer $(FDIR)/initramfs.cpio | head -n 1)" ]; then exit 0; fi; \
-	$(MAKE) --no-print-directory guest-image-run FLAVOUR=$(FLAVOUR)
+	$(MAKE) --no-print-directory guest-image-run
 
 guest-image-run:
 	@rm -rf $(FDIR)/guest && mkdir -p $(FDIR)/guest/selftests/kmemlab
 	@$(MAKE) -s -C selftests/kmemlab KSFT_DIR=$(KSFT) \
-		OUTPUT=$(abspath $(B)/std/selftests/kmemlab) \
+		OUTPUT=$(abspath $(B)/selftests/kmemlab) \
 		INSTALL_PATH=$(abspath $(FDIR)/guest/selftests/kmemlab) install >/dev/null
 	@$(MAKE) -s --no-print-directory -C selftests/kmemlab KSFT_DIR=$(KSFT) \
-		OUTPUT=$(abspath $(B)/std/selftests/kmemlab) COLLECTION=kmemlab emit_tests \
+		OUTPUT=$(abspath $(B)/selftests/kmemlab) COLLECTION=kmemlab emit_tests \
 		| grep '^kmemlab:' > $(FDIR)/guest/selftests/kselftest-list.txt
 	@{ echo "scripts/guest-init /init"; \
 	   echo "/bin/busybox /bin/busybox"; \
@@ -159,18 +164,21 @@ guest-image-run:
 	} > $(FDIR)/manifest
 	@scripts/mkinitramfs.sh $(FDIR)/stage $(FDIR)/initramfs.cpio < $(FDIR)/manifest
 
+# CHECK_HOST=0 skips the host suites (they do not depend on the lane).
+CHECK_HOST ?= 1
 check: all
-	@scripts/check.sh std
+	@KML_CHECK_HOST=$(CHECK_HOST) scripts/check.sh $(LANE)
 
-# The same VM suites on the KASAN/lockdep/kmemleak kernel (built once, cached).
+# The VM suites on the debug kernel (KASAN, lockdep, kmemleak, lockup
+# detectors; built once and cached): make check KERNEL=debug CHECK_HOST=0.
 check-debug: selftests
-	@scripts/check.sh debug
+	@KML_CHECK_HOST=0 scripts/check.sh debug
 
 demo: image
-	scripts/vm.sh --load kmemlab -- kmemlab demo
+	scripts/vm.sh --kernel $(LANE) --load kmemlab -- kmemlab demo
 
 vm: image
-	scripts/vm.sh --load kmemlab
+	scripts/vm.sh --kernel $(LANE) --load kmemlab
 
 lint: $(KSRC)/.stamp
 	@files=$$(git ls-files --cached --others --exclude-standard 'module/*.c' 'module/*.h' 'shim/*.c' 'shim/*.h' 'tools/*.c'); \

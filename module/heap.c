@@ -21,7 +21,7 @@
  * copies no PTE and mremap cannot grow them (VM_DONTEXPAND). A page goes
  * back to the buddy allocator when no VMA of its heap covers its pgoff any
  * more (close, after the kernel has zapped the range), or when the break
- * moves below it (brk, after zap_page_range()). Close checks coverage by
+ * moves below it (brk, after zap_page_range_single()). Close checks coverage by
  * the heap's other VMAs because mremap and split open a VMA over the same
  * pgoffs before they close the old one. Before a page is freed its
  * refcount must be back to the region's own one. get_user_pages_fast()
@@ -123,7 +123,7 @@ static void release_page(u32 idx)
 
 	/* Flags the mapping left behind (zap marks dirty and accessed). */
 	ClearPageDirty(page);
-	ClearPageReferenced(page);
+	folio_clear_referenced(page_folio(page));
 	kml_buddy_free(&kml_buddy, idx, 0, KML_KIND_USER);
 }
 
@@ -523,7 +523,7 @@ int kml_heap_mmap(struct file *file, struct vm_area_struct *vma)
 		heap_put(h);
 		return err;
 	}
-	vma->vm_flags |= VM_IO | VM_DONTEXPAND | VM_DONTDUMP;
+	vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &kml_vm_ops;
 	vma->vm_private_data = a;
 	return 0;
@@ -541,8 +541,9 @@ static void shrink(struct kml_heap *h, unsigned long first, unsigned long end)
 		unsigned long lo = max(first, area_first(a)), hi = min(end, area_end(a));
 
 		if (lo < hi)
-			zap_page_range(vma, vma->vm_start + ((lo - vma->vm_pgoff) << PAGE_SHIFT),
-				       (hi - lo) << PAGE_SHIFT);
+			zap_page_range_single(vma, vma->vm_start +
+					      ((lo - vma->vm_pgoff) << PAGE_SHIFT),
+					      (hi - lo) << PAGE_SHIFT, NULL);
 	}
 	xa_for_each_range(&h->heap_pages, pgoff, entry, first, end - 1)
 		free_user_page(h, pgoff, entry);

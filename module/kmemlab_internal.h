@@ -4,6 +4,7 @@
 #define _KMEMLAB_INTERNAL_H
 
 #include <linux/mm.h>
+#include "compat.h"
 #include "core/slab.h"
 
 /*

@@ -14,9 +14,9 @@ static unsigned int region_mb = 64;
 module_param(region_mb, uint, 0444);
 MODULE_PARM_DESC(region_mb, "size of the private region in MiB, a multiple of the max-order block (default 64)");
 
-static unsigned int max_order = MAX_ORDER - 1;
+static unsigned int max_order = MAX_PAGE_ORDER;
 module_param(max_order, uint, 0444);
-MODULE_PARM_DESC(max_order, "largest buddy order, at most the kernel's MAX_ORDER - 1 (default 10: 4 MiB)");
+MODULE_PARM_DESC(max_order, "largest buddy order, at most the kernel's MAX_PAGE_ORDER (default 10: 4 MiB)");
 
 struct kml_buddy kml_buddy;
 unsigned long kml_baseline_free;	/* free pages once loaded: the initial state */
@@ -26,9 +26,9 @@ static int __init kmemlab_init(void)
 	size_t meta;
 	int err;
 
-	if (max_order > MAX_ORDER - 1) {
+	if (max_order > MAX_PAGE_ORDER) {
 		pr_err("kmemlab: max_order=%u: the kernel supplies blocks up to order %d\n",
-		       max_order, MAX_ORDER - 1);
+		       max_order, MAX_PAGE_ORDER);
 		return -EINVAL;
 	}
 	err = kml_region_init(region_mb, max_order);

@@ -5,6 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+lane=${1:-6.1}
 out=build/bench
 mkdir -p "$out"
 n=100000
@@ -34,7 +35,7 @@ KMEMLAB_MALLOC_BACKEND=sys LD_PRELOAD="$top/shim/libkmemlab-malloc.so" \
 ir=$(awk '/^totals:/ { print $2 }' "$out/callgrind.shim")
 awk -v ir="$ir" -v n=$n 'BEGIN { printf "  libkmemlab-malloc malloc(32) + free: %.1f instructions a pair (%d pairs)\n", ir / n, n }'
 
-echo "== in the VM (init_on_alloc=0): ns per operation, best of 3 rounds each; ratio = kmemlab / kernel"
+echo "== in the VM (kernel $lane, init_on_alloc=0): ns per operation, best of 3 rounds each; ratio = kmemlab / kernel"
 # region_mb=256: the heap benchmark faults in 64 MiB, malloc's frag holds 100 MiB.
-scripts/vm.sh --smp 2 --mem 2G --append init_on_alloc=0 --load 'kmemlab region_mb=256' \
+scripts/vm.sh --kernel "$lane" --smp 2 --mem 2G --append init_on_alloc=0 --load 'kmemlab region_mb=256' \
 	-- kmemlab bench

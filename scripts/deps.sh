@@ -4,34 +4,19 @@
 #
 #   scripts/deps.sh            install the missing packages (quiet no-op when none is)
 #   scripts/deps.sh --debug    also what building the debug kernel needs
-#   scripts/deps.sh --kver     print the kernel release to build and boot against:
-#                              the newest /boot/vmlinuz-* whose headers are installed
+#   scripts/deps.sh --kver     print the release of the default guest kernel (the
+#                              6.1 lane of scripts/kernel.sh), fetching it if needed
+#
+# The guest kernels are not installed on the host: scripts/kernel.sh unpacks
+# their packages into a cache. Their kbuild tools need libelf and libssl.
 set -eu
 
-pkgs="build-essential qemu-system-x86 linux-image-amd64 linux-headers-amd64
-busybox-static cpio kmod linux-source-6.1 xz-utils coreutils perl rsync valgrind
-gzip findutils python3"
+pkgs="build-essential qemu-system-x86 busybox-static cpio kmod linux-source-6.1
+xz-utils coreutils perl rsync valgrind gzip findutils python3 libelf1 libssl3"
 debug_pkgs="bc bison flex libelf-dev libssl-dev python3 dwarves"
 
-kver() {
-	best=
-	for img in /boot/vmlinuz-*; do
-		[ -e "$img" ] || continue
-		v=${img#/boot/vmlinuz-}
-		[ -f "/lib/modules/$v/build/Makefile" ] || continue
-		best="$best$v
-"
-	done
-	best=$(printf '%s' "$best" | sort -V | tail -n 1)
-	if [ -z "$best" ]; then
-		echo "deps.sh: no kernel in /boot has its headers installed (run scripts/deps.sh as root)" >&2
-		exit 1
-	fi
-	echo "$best"
-}
-
 case "${1:-}" in
---kver) kver; exit 0 ;;
+--kver) exec "$(dirname "$0")/kernel.sh" 6.1 --release ;;
 --debug) pkgs="$pkgs $debug_pkgs" ;;
 "") ;;
 *) echo "deps.sh: unknown option '$1' (use --debug or --kver)" >&2; exit 2 ;;
@@ -58,4 +43,3 @@ if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $mis
 	exit 1
 fi
 rm -f "$log"
-kver >/dev/null

@@ -5,7 +5,8 @@ usage() {
 	cat <<'USAGE'
 usage: scripts/vm.sh [--smp N] [--mem SIZE] [--timeout SECONDS]
                      [--load 'MODULE PARAMS'] [--add HOSTPATH:GUESTPATH]...
-                     [--kernel std|debug] [--append 'ARGS'] [-- COMMAND]
+                     [--kernel 6.1|6.12|rt|debug] [--accel auto|kvm|tcg]
+                     [--append 'ARGS'] [-- COMMAND]
 
 Builds the initramfs (busybox, glibc, kmemlab.ko, the test modules and
 selftests, the shim and the kmemlab tool under /kmemlab/), boots the kernel
@@ -20,8 +21,13 @@ status. Without COMMAND: an interactive shell on the console.
   --load 'M P..'   insmod module M with parameters P before COMMAND
   --add H:G        copy host file or directory H to guest path G (ELF files
                    bring their shared libraries); repeatable
-  --kernel K       std: the Debian kernel (default); debug: the KASAN/lockdep/
-                   kmemleak kernel built by scripts/debug-kernel.sh
+  --kernel K       the guest kernel (scripts/kernel.sh; KERNEL for make):
+                   6.1 Debian 12's (default; std is the same), 6.12 Debian
+                   13's series, rt Debian 12's PREEMPT_RT, debug 6.1 with
+                   KASAN, lockdep, kmemleak and the lockup detectors
+  --accel A        auto (default; KMEMLAB_ACCEL for make): KVM when a short
+                   probe boot with it succeeds, TCG otherwise, said in one
+                   line; kvm: KVM or a clear error; tcg: software emulation
   --append 'ARGS'  extra kernel command-line arguments
 
 Logs: build/vm/console.log (COMMAND's output) and build/vm/kernel.log (the
@@ -33,7 +39,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "vm.sh: $*" >&2; exit 1; }
 
-smp=2 mem=1G tmo=600 load= kernel=std adds=() cmd= have_cmd= extra=
+smp=2 mem=1G tmo=600 load= kernel=6.1 adds=() cmd= have_cmd= extra=
+accel_want=${KMEMLAB_ACCEL:-auto}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smp) [ $# -ge 2 ] || die "--smp needs a value"; smp=$2; shift 2 ;;
@@ -42,6 +49,7 @@ while [ $# -gt 0 ]; do
 	--load) [ $# -ge 2 ] || die "--load needs a value"; load=$2; shift 2 ;;
 	--add) [ $# -ge 2 ] || die "--add needs a value"; adds+=("$2"); shift 2 ;;
 	--kernel) [ $# -ge 2 ] || die "--kernel needs a value"; kernel=$2; shift 2 ;;
+	--accel) [ $# -ge 2 ] || die "--accel needs a value"; accel_want=$2; shift 2 ;;
 	--append) [ $# -ge 2 ] || die "--append needs a value"; extra="$extra $2"; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; have_cmd=1; cmd="$*"; break ;;
@@ -51,25 +59,36 @@ done
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp wants a positive number, not '$smp'"
 [[ $tmo =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds, not '$tmo'"
 [[ $mem =~ ^[1-9][0-9]*[MG]?$ ]] || die "--mem wants a size like 1G or 512M, not '$mem'"
+case $accel_want in
+auto | kvm | tcg) ;;
+*) die "--accel is auto, kvm or tcg, not '$accel_want'" ;;
+esac
+[ "$kernel" = std ] && kernel=6.1
+case " $("$top/scripts/kernel.sh" --lanes | tr '\n' ' ') " in
+*" $kernel "*) ;;
+*) die "--kernel is one of $("$top/scripts/kernel.sh" --lanes | tr '\n' ' ')(std = 6.1), not '$kernel'" ;;
+esac
+# QEMU's pc machine takes at most 255 CPUs; the kernel at most NR_CPUS.
+[ "$smp" -le 255 ] || die "--smp $smp: QEMU's pc machine has at most 255 CPUs"
 [ -n "$have_cmd" ] && [ -z "$cmd" ] && cmd=true
 
 "$top/scripts/deps.sh"
-case $kernel in
-std)
-	kver=$("$top/scripts/deps.sh" --kver) || die "no usable kernel"
-	vmlinuz=/boot/vmlinuz-$kver
-	make -s -C "$top" image || die "building the guest image failed"
-	base=$top/build/std/initramfs.cpio
-	;;
-debug)
-	vmlinuz=$("$top/scripts/debug-kernel.sh" --image) || die "no usable debug kernel (scripts/debug-kernel.sh failed)"
-	make -s -C "$top" image-debug || die "building the debug guest image failed"
-	base=$top/build/debug/initramfs.cpio
-	;;
-*) die "--kernel is std or debug, not '$kernel'" ;;
-esac
+vmlinuz=$("$top/scripts/kernel.sh" "$kernel" --image) || die "no usable $kernel kernel (scripts/kernel.sh failed)"
+nr_cpus=$(sed -n 's/^CONFIG_NR_CPUS=//p' "$("$top/scripts/kernel.sh" "$kernel" --config)")
+[ -z "$nr_cpus" ] || [ "$smp" -le "$nr_cpus" ] ||
+	die "--smp $smp: the $kernel kernel supports at most $nr_cpus CPUs (CONFIG_NR_CPUS)"
+make -s -C "$top" image KERNEL="$kernel" || die "building the guest image for kernel $kernel failed"
+base=$top/build/$kernel/initramfs.cpio
 [ -r "$vmlinuz" ] || die "no usable kernel: $vmlinuz is missing or unreadable"
 [ -r "$base" ] || die "no initramfs at $base"
+
+# Memory: the initramfs is unpacked into RAM next to its own archive, and
+# the kernel needs its own share; below that the guest panics at boot.
+mem_mb=${mem%[MG]}
+[ "${mem: -1}" = G ] && mem_mb=$((mem_mb * 1024))
+need_mb=$(( ($(stat -c %s "$base") * 3 / 1048576) + 160 ))
+[ "$mem_mb" -ge "$need_mb" ] ||
+	die "--mem $mem is too small: this initramfs ($(( $(stat -c %s "$base") / 1048576 )) MiB) and the kernel need at least ${need_mb}M"
 
 out=${KML_VM_DIR:-$top/build/vm}
 mkdir -p "$out"
@@ -93,11 +112,70 @@ printf '%s\n' "$cmd" >"$out/run.sh"
 	die "could not build the per-run initramfs"
 cat "$base" "$out/run.cpio" >"$out/initrd.cpio"
 
-if [ -w /dev/kvm ]; then
-	accel=(-accel kvm -cpu host)
-else
-	accel=(-accel tcg,thread=multi -cpu max)
-fi
+# The accelerator. KVM only when a probe boot with it reaches the guest's
+# init and back (a nested KVM may exist and still abort or hang); the
+# verdict is kept for this host boot in build/vm-accel.
+tcg=(-accel tcg,thread=multi -cpu max)
+kvm=(-accel kvm -cpu host)
+probe_kvm() {
+	local pdir=$top/build/vm-accel key verdict
+	if [ ! -e /dev/kvm ]; then
+		why="no /dev/kvm"
+		return 1
+	fi
+	if [ ! -w /dev/kvm ] || [ ! -r /dev/kvm ]; then
+		why="/dev/kvm is not readable and writable by $(id -un)"
+		return 1
+	fi
+	mkdir -p "$pdir"
+	key=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)-$(qemu-system-x86_64 --version | head -n 1 | tr -cd '0-9.')-$kernel
+	if [ -f "$pdir/verdict" ] && [ "$(head -n 1 "$pdir/verdict")" = "$key" ]; then
+		verdict=$(sed -n 2p "$pdir/verdict")
+	else
+		printf 'KML_LOAD=\nKML_MODE=batch\n' >"$pdir/vm.conf"
+		echo true >"$pdir/run.sh"
+		printf '%s /kmemlab/vm.conf\n%s /kmemlab/run.sh\n' "$pdir/vm.conf" "$pdir/run.sh" |
+			"$top/scripts/mkinitramfs.sh" "$pdir/stage" "$pdir/run.cpio" ||
+			die "could not build the probe's initramfs"
+		cat "$base" "$pdir/run.cpio" >"$pdir/initrd.cpio"
+		rm -f "$pdir/status"
+		timeout --kill-after=2 30 qemu-system-x86_64 "${kvm[@]}" -smp 1 -m "$mem" -nodefaults \
+			-no-reboot -display none -kernel "$vmlinuz" -initrd "$pdir/initrd.cpio" \
+			-append "console=ttyS1 panic=-1 quiet" -nic none -serial null \
+			-serial "file:$pdir/kernel.log" -serial "file:$pdir/status" \
+			</dev/null >"$pdir/qemu.log" 2>&1
+		local rc=$?
+		if [ "$(tr -d '\r' <"$pdir/status" 2>/dev/null | tail -n 1)" = 0 ]; then
+			verdict=ok
+		elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+			verdict="a KVM guest did not finish booting in 30 s"
+		else
+			verdict="a KVM guest failed (qemu exit $rc: $(grep -v '^$' "$pdir/qemu.log" | head -n 1 | cut -c1-100))"
+		fi
+		rm -f "$pdir/initrd.cpio" "$pdir/run.cpio"
+		printf '%s\n%s\n' "$key" "$verdict" >"$pdir/verdict"
+	fi
+	[ "$verdict" = ok ] && return 0
+	why=$verdict
+	return 1
+}
+why=
+case $accel_want in
+tcg) accel=("${tcg[@]}") accel_msg="TCG (--accel tcg)" ;;
+kvm)
+	probe_kvm || die "--accel kvm: KVM cannot run the guest here: $why (use --accel tcg or auto)"
+	accel=("${kvm[@]}") accel_msg="KVM (--accel kvm)"
+	;;
+auto)
+	if probe_kvm; then
+		accel=("${kvm[@]}") accel_msg="KVM (a probe boot succeeded)"
+	else
+		accel=("${tcg[@]}") accel_msg="TCG ($why)"
+	fi
+	;;
+esac
+echo "vm.sh: kernel $kernel ($(basename "$vmlinuz")), accelerator $accel_msg" >&2
+
 append="console=ttyS1 panic=-1 oops=panic mitigations=off nokaslr tsc=reliable no_timer_check i8042.noaux i8042.nopnp"
 [ "$mode" = interactive ] && append="$append console=ttyS0"
 append="$append$extra"

@@ -8,15 +8,25 @@
  * Contract of each primitive, on both sides:
  *
  *   u8 .. u64, size_t, bool     the usual fixed-width types.
- *   kml_lock_t                            a spinning lock, usable from any
- *                                         context; kml_lock() disables local
- *                                         interrupts until kml_unlock().
- *                                         Never held across a sleep.
+ *   kml_lock_t                            the kernel's spinlock_t, usable in
+ *                                         every context kmalloc is. Without
+ *                                         PREEMPT_RT it spins and kml_lock()
+ *                                         disables local interrupts until
+ *                                         kml_unlock(); on PREEMPT_RT it is
+ *                                         a sleeping lock that leaves
+ *                                         interrupts on, so it must not be
+ *                                         taken in hard IRQ context, under a
+ *                                         raw spinlock or with preemption
+ *                                         disabled (nor may kmalloc there).
+ *                                         Never held across a voluntary sleep.
  *   kml_cpu_get() / kml_cpu_put()         the current CPU slot in
  *                                         [0, kml_nr_cpus()); between the
  *                                         two calls the caller is not
- *                                         migrated (on the host: a stable
- *                                         slot per thread, not exclusive).
+ *                                         migrated but may be preempted
+ *                                         (migrate_disable(), as on RT), so
+ *                                         the slot is not exclusive: data
+ *                                         behind it needs its own lock (on
+ *                                         the host: a stable slot per thread).
  *   kml_cmpxchg16(p, old, new)            atomic compare-and-exchange on a
  *                                         u16, returns the old value.
  *   KML_READ(x) / KML_WRITE(x, v)         single, untorn access to a
@@ -48,6 +58,7 @@
 #include <linux/kernel.h>
 #include <linux/spinlock.h>
 #include <linux/smp.h>
+#include <linux/preempt.h>
 #include <linux/cpumask.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -63,8 +74,8 @@
 #define kml_lock(l, flags)		spin_lock_irqsave(l, flags)
 #define kml_trylock(l, flags)		spin_trylock_irqsave(l, flags)
 #define kml_unlock(l, flags)		spin_unlock_irqrestore(l, flags)
-#define kml_cpu_get()			get_cpu()
-#define kml_cpu_put()			put_cpu()
+#define kml_cpu_get()			({ migrate_disable(); smp_processor_id(); })
+#define kml_cpu_put()			migrate_enable()
 #define kml_nr_cpus()			nr_cpu_ids
 #define kml_cmpxchg16(p, o, n)		cmpxchg(p, o, n)
 #define KML_READ(x)			READ_ONCE(x)

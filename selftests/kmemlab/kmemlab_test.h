@@ -9,6 +9,18 @@
 
 #define DIR "/sys/kernel/debug/kmemlab/"
 
+/*
+ * Time limits are for hangs, not for speed: each test gets 10 minutes
+ * (the harness's default is 30 s), enough for the slowest lane (the debug
+ * kernel under TCG) on a host whose CPUs are busy with other work. The
+ * harness expands TEST_TIMEOUT_DEFAULT where a test is defined, so
+ * redefining it here, after kselftest_harness.h, applies to every test.
+ */
+#ifdef TEST_TIMEOUT_DEFAULT
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 600
+#endif
+
 /* A counter of debugfs stats ("name value" lines), or -1 when absent. */
 static inline long stat_of(const char *name)
 {

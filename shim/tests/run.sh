@@ -104,8 +104,13 @@ if [ "$KMEMLAB_MALLOC_BACKEND" = kmemlab ] && [ -r "$HEAPS" ]; then
 	LD_PRELOAD=$LIB "$BIN/sort" "$tmp/fifo" >"$tmp/sorted" &
 	exec 3>"$tmp/fifo"
 	cat "$tmp/in" >&3
-	sleep 1
-	line=$(awk -v pid=$! '$1 == pid' "$HEAPS")
+	# sort has read all but the pipe's last buffer: wait (up to a minute
+	# on a slow guest) until its heap has pages.
+	for _ in $(seq 600); do
+		line=$(awk -v pid=$! '$1 == pid && $8 > 0' "$HEAPS")
+		[ -n "$line" ] && break
+		sleep 0.1
+	done
 	exec 3>&-
 	wait
 	note "heaps: $line"
