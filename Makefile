@@ -95,9 +95,9 @@ kbuild:
 	$(MAKE) --no-print-directory kbuild-run KBUILD_KDIR=$(KBUILD_KDIR)
 
 kbuild-run:
-	@rm -rf $(FDIR)/kbuild && mkdir -p $(FDIR)/kbuild
-	@cp --parents $(MODULE_SRCS) $(FDIR)/kbuild/
-	@cp $(KSFT)/kselftest_module.h $(FDIR)/kbuild/module/tests/
+	@mkdir -p $(FDIR)/kbuild
+	@cp -u --parents $(MODULE_SRCS) $(FDIR)/kbuild/
+	@cp -u $(KSFT)/kselftest_module.h $(FDIR)/kbuild/module/tests/
 	@echo "  KBUILD  kmemlab for kernel $(LANE) ($(KBUILD_KDIR))"
 	@set -o pipefail; $(MAKE) -C $(KBUILD_KDIR) M=$(abspath $(FDIR)/kbuild) W=1 modules 2>&1 | tee $(FDIR)/build.log
 	@! grep -E 'warning:|error:' $(FDIR)/build.log

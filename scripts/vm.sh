@@ -202,7 +202,7 @@ else
 fi
 
 status=$(tr -d '\r' <"$out/status" 2>/dev/null | tail -n 1)
-bad='^(\[ *[0-9]+\.[0-9]+\] )?(WARNING:|BUG:|Oops|kernel BUG|general protection fault|Kernel panic|UBSAN:|INFO: task .* blocked|watchdog: BUG)|KASAN|possible (recursive|circular) locking|inconsistent lock state|lock inversion|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|INFO: lockdep is turned off'
+bad='^(\[ *[0-9]+\.[0-9]+\] )?(WARNING:|BUG:|Oops|kernel BUG|general protection fault|Kernel panic|UBSAN:|INFO: task .* blocked|watchdog: BUG|rcu: INFO: .* detected stalls)|KASAN|possible (recursive|circular) locking|inconsistent lock state|lock inversion|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|INFO: lockdep is turned off'
 if grep -Eq "$bad" "$out/kernel.log" 2>/dev/null; then
 	first=$(grep -En "$bad" "$out/kernel.log" | head -n 1 | cut -d: -f1)
 	echo "vm.sh: the guest kernel log has a report (full log: $out/kernel.log):" >&2
