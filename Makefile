@@ -24,7 +24,7 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 HOST_CFLAGS := -g -O1 -Wall -Werror -I$(KSFT) -Iselftests/core $(SANITIZE)
 
 .PHONY: all shim tools deps module module-debug kbuild kbuild-run guest-image-run selftests host-tests image image-debug guest-image \
-	check check-debug demo vm lint sparse bench clean
+	check check-debug demo vm lint bench clean
 
 all: module selftests host-tests tools shim
 

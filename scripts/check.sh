@@ -48,7 +48,7 @@ fi
 # One boot runs the whole collection on 4 CPUs (the SMP stress needs them)
 # and 2 GiB (a 1 GiB region must load),
 # then a kmemleak scan (a SKIP on kernels without kmemleak).
-suite "vm-$kernel-kmemlab" scripts/vm.sh --kernel "$kernel" --smp 4 --mem 2G --timeout 3000 \
+suite "vm-$kernel-kmemlab" scripts/vm.sh --kernel "$kernel" --smp 4 --mem 2G --timeout 3600 \
 	--load kmemlab -- 'kmemlab selftest kmemlab; rc=$?; kmemlab leakcheck || rc=1; exit $rc'
 
 

@@ -33,7 +33,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "deps.sh: missing packages:$missing; run 'sudo scripts/deps.sh' (apt-get needs root)" >&2
 	exit 1
 fi
-echo "deps.sh: installing$missing" >&2
+echo "deps.sh: installing$missing (apt-get; a few minutes, once)" >&2
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
 if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing; } >"$log" 2>&1; then

@@ -25,8 +25,10 @@ if ! command -v debootstrap >/dev/null; then
 fi
 
 # The host's Debian mirrors, so that the chroot reaches the same archive.
-mirror=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '$2 !~ /security/ { print $2; exit }')
-security=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '$2 ~ /security/ { print $2; exit }')
+uris=$({ cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } | awk '$1 == "URIs:" { print $2 }'
+	{ cat /etc/apt/sources.list 2>/dev/null || true; } | awk '$1 == "deb" && $2 ~ /^http/ { print $2 }')
+mirror=$(echo "$uris" | awk '/debian/ && !/security/ { print; exit }')
+security=$(echo "$uris" | awk '/security/ { print; exit }')
 mirror=${mirror:-http://deb.debian.org/debian}
 security=${security:-http://deb.debian.org/debian-security}
 
@@ -53,7 +55,7 @@ umount_all() {
 }
 trap umount_all EXIT
 umount_all
-rm -rf "$out"
+rm -rf --one-file-system "$out"
 mkdir -p "$root"
 start=$(date +%s)
 debootstrap --variant=minbase --include=git,build-essential,ca-certificates \

@@ -36,6 +36,10 @@ case $what in
 esac
 
 if [ "$lane" = debug ]; then
+	# One build at a time: a second caller waits, then finds it cached.
+	mkdir -p "$cache"
+	exec 9>"$cache/debug-kernel.lock"
+	flock 9
 	dir=$("$top/scripts/debug-kernel.sh") || die "no debug kernel (scripts/debug-kernel.sh failed)"
 	case $what in
 	--image) echo "$dir/obj/arch/x86/boot/bzImage" ;;
@@ -55,7 +59,8 @@ rt) pattern='^linux-headers-6\.1\.0-[0-9]+-rt-amd64$' ;;
 esac
 
 newest_known() {
-	apt-cache pkgnames linux-headers- 2>/dev/null | grep -E "$pattern" | sort -V | tail -n 1
+	{ apt-cache pkgnames linux-headers- 2>/dev/null || true; } | { grep -E "$pattern" || true; } |
+		sort -V | tail -n 1
 }
 
 newest_cached() {
@@ -64,7 +69,7 @@ newest_cached() {
 		[ -f "$d" ] || continue
 		d=${d%/complete}
 		echo "linux-headers-${d##*/kernel-}"
-	done | grep -E "$pattern" | sort -V | tail -n 1
+	done | { grep -E "$pattern" || true; } | sort -V | tail -n 1
 }
 
 hdr=$(newest_known)
@@ -72,20 +77,26 @@ if [ -z "$hdr" ] && [ "$(id -u)" = 0 ]; then
 	apt-get update -qq >/dev/null 2>&1 || true
 	hdr=$(newest_known)
 fi
-[ -n "$hdr" ] || hdr=$(newest_cached)
+cached=$(newest_cached)
+[ -n "$hdr" ] || hdr=$cached
 [ -n "$hdr" ] || die "kernel $lane: Debian's archive offers no package matching $pattern and none is cached (apt-get update, network?)"
-abi=${hdr#linux-headers-}
-dir=$cache/kernel-$abi
-root=$dir/root
-kdir=$root/usr/src/linux-headers-$abi
-image=$root/boot/vmlinuz-$abi
+
+# Where lane $1's kernel ABI $2 lives.
+locate() {
+	abi=${1#linux-headers-}
+	dir=$cache/kernel-$abi
+	root=$dir/root
+	kdir=$root/usr/src/linux-headers-$abi
+	image=$root/boot/vmlinuz-$abi
+}
+locate "$hdr"
 
 verified() {
 	[ -f "$dir/complete" ] && (cd "$dir" && sha256sum --quiet -c complete) >/dev/null 2>&1
 }
 
-if ! verified; then
-	[ -e "$dir" ] && echo "kernel.sh: cache entry $dir is incomplete or corrupt: fetching again" >&2
+# fetch: download and unpack $hdr's kernel into $dir; false on failure.
+fetch() {
 	rm -rf "$dir"
 	mkdir -p "$dir/debs"
 	# The headers need their common part and kbuild; the image is the
@@ -93,28 +104,50 @@ if ! verified; then
 	pkgs="$hdr linux-image-$abi-unsigned $(apt-cache depends --no-recommends --no-suggests --no-conflicts --no-breaks \
 		--no-replaces --no-enhances "$hdr" 2>/dev/null |
 		awk '/Depends:/ { print $2 }' |
-		grep -E '^linux-(headers-.*-common(-rt)?|kbuild-.*)$' | sort -u | tr '\n' ' ')"
+		{ grep -E '^linux-(headers-.*-common(-rt)?|kbuild-.*)$' || true; } | sort -u | tr '\n' ' ')"
 	case $pkgs in
 	*linux-kbuild-*) ;;
-	*) die "kernel $lane: cannot tell which packages $hdr needs (apt-cache depends)" ;;
+	*) echo "kernel.sh: kernel $lane: cannot tell which packages $hdr needs (apt-cache depends)" >&2; return 1 ;;
 	esac
 	echo "kernel.sh: fetching kernel $lane ($abi) from Debian's archive into $dir" >&2
 	log=$dir/fetch.log
 	# shellcheck disable=SC2086
 	if ! (cd "$dir/debs" && apt-get download -q -o APT::Sandbox::User=root $pkgs) >"$log" 2>&1; then
 		tail -n 5 "$log" >&2
-		die "kernel $lane: apt-get download $pkgs failed (log: $log)"
+		echo "kernel.sh: kernel $lane: apt-get download $pkgs failed (log: $log)" >&2
+		return 1
 	fi
 	for deb in "$dir"/debs/*.deb; do
-		dpkg -x "$deb" "$root" || die "kernel $lane: dpkg -x $deb failed"
+		dpkg -x "$deb" "$root" || { echo "kernel.sh: kernel $lane: dpkg -x $deb failed" >&2; return 1; }
 	done
 	rm -rf "$dir/debs" "$root/lib/modules/$abi/kernel"
-	[ -f "$kdir/Makefile" ] && [ -f "$image" ] || die "kernel $lane: $abi's packages hold no $kdir/Makefile or $image"
+	if [ ! -f "$kdir/Makefile" ] || [ ! -f "$image" ]; then
+		echo "kernel.sh: kernel $lane: $abi's packages hold no $kdir/Makefile or $image" >&2
+		return 1
+	fi
 	# Debian's headers include their common part by absolute path.
 	sed -i "s|/usr/src/|$root/usr/src/|g" "$kdir/Makefile"
 	chmod a+r "$image"
 	(cd "$dir" && sha256sum "${image#"$dir"/}" "${kdir#"$dir"/}/Makefile" \
 		"${kdir#"$dir"/}/.config" >complete)
+}
+
+# One fetch at a time per kernel: a second caller waits, then finds it done.
+mkdir -p "$cache"
+exec 9>"$cache/kernel-$abi.lock"
+flock 9
+if ! verified; then
+	[ -e "$dir" ] && echo "kernel.sh: cache entry $dir is incomplete or corrupt: fetching again" >&2
+	if ! fetch; then
+		rm -rf "$dir"
+		# An archive that lists a newer kernel than it can deliver (stale
+		# apt lists, no network) still leaves the one already cached.
+		[ -n "$cached" ] && [ "$cached" != "$hdr" ] || die "kernel $lane: cannot fetch $abi"
+		echo "kernel.sh: kernel $lane: using the cached ${cached#linux-headers-} instead" >&2
+		hdr=$cached
+		locate "$hdr"
+		verified || die "kernel $lane: the cached ${cached#linux-headers-} does not verify"
+	fi
 fi
 case $what in
 --image) echo "$image" ;;

@@ -113,12 +113,14 @@ printf '%s\n' "$cmd" >"$out/run.sh"
 cat "$base" "$out/run.cpio" >"$out/initrd.cpio"
 
 # The accelerator. KVM only when a probe boot with it reaches the guest's
-# init and back (a nested KVM may exist and still abort or hang); the
-# verdict is kept for this host boot in build/vm-accel.
+# init and back (a nested KVM may exist and still abort or hang). A success,
+# or a QEMU that failed at once, is remembered for this host boot in
+# build/vm-accel/verdict; a probe that timed out (perhaps only a busy host)
+# is tried again next time.
 tcg=(-accel tcg,thread=multi -cpu max)
 kvm=(-accel kvm -cpu host)
 probe_kvm() {
-	local pdir=$top/build/vm-accel key verdict
+	local pdir key verdict rc probe_smp=$((smp < 2 ? smp : 2))
 	if [ ! -e /dev/kvm ]; then
 		why="no /dev/kvm"
 		return 1
@@ -127,37 +129,41 @@ probe_kvm() {
 		why="/dev/kvm is not readable and writable by $(id -un)"
 		return 1
 	fi
-	mkdir -p "$pdir"
+	mkdir -p "$top/build/vm-accel"
 	key=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)-$(qemu-system-x86_64 --version | head -n 1 | tr -cd '0-9.')-$kernel
-	if [ -f "$pdir/verdict" ] && [ "$(head -n 1 "$pdir/verdict")" = "$key" ]; then
-		verdict=$(sed -n 2p "$pdir/verdict")
-	else
-		printf 'KML_LOAD=\nKML_MODE=batch\n' >"$pdir/vm.conf"
-		echo true >"$pdir/run.sh"
-		printf '%s /kmemlab/vm.conf\n%s /kmemlab/run.sh\n' "$pdir/vm.conf" "$pdir/run.sh" |
-			"$top/scripts/mkinitramfs.sh" "$pdir/stage" "$pdir/run.cpio" ||
-			die "could not build the probe's initramfs"
-		cat "$base" "$pdir/run.cpio" >"$pdir/initrd.cpio"
-		rm -f "$pdir/status"
-		timeout --kill-after=2 30 qemu-system-x86_64 "${kvm[@]}" -smp 1 -m "$mem" -nodefaults \
-			-no-reboot -display none -kernel "$vmlinuz" -initrd "$pdir/initrd.cpio" \
-			-append "console=ttyS1 panic=-1 quiet" -nic none -serial null \
-			-serial "file:$pdir/kernel.log" -serial "file:$pdir/status" \
-			</dev/null >"$pdir/qemu.log" 2>&1
-		local rc=$?
-		if [ "$(tr -d '\r' <"$pdir/status" 2>/dev/null | tail -n 1)" = 0 ]; then
-			verdict=ok
-		elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-			verdict="a KVM guest did not finish booting in 30 s"
-		else
-			verdict="a KVM guest failed (qemu exit $rc: $(grep -v '^$' "$pdir/qemu.log" | head -n 1 | cut -c1-100))"
-		fi
-		rm -f "$pdir/initrd.cpio" "$pdir/run.cpio"
-		printf '%s\n%s\n' "$key" "$verdict" >"$pdir/verdict"
+	if [ -f "$top/build/vm-accel/verdict" ] && [ "$(head -n 1 "$top/build/vm-accel/verdict")" = "$key" ]; then
+		verdict=$(sed -n 2p "$top/build/vm-accel/verdict")
+		[ "$verdict" = ok ] && return 0
+		why="$verdict (remembered; rm -r build/vm-accel to probe again)"
+		return 1
 	fi
-	[ "$verdict" = ok ] && return 0
-	why=$verdict
-	return 1
+	pdir=$(mktemp -d "$top/build/vm-accel/probe.XXXXXX")
+	printf 'KML_LOAD=\nKML_MODE=batch\n' >"$pdir/vm.conf"
+	echo true >"$pdir/run.sh"
+	printf '%s /kmemlab/vm.conf\n%s /kmemlab/run.sh\n' "$pdir/vm.conf" "$pdir/run.sh" |
+		"$top/scripts/mkinitramfs.sh" "$pdir/stage" "$pdir/run.cpio" ||
+		die "could not build the probe's initramfs"
+	cat "$base" "$pdir/run.cpio" >"$pdir/initrd.cpio"
+	timeout --kill-after=2 30 qemu-system-x86_64 "${kvm[@]}" -smp "$probe_smp" -m "${need_mb}M" \
+		-nodefaults -no-reboot -display none -kernel "$vmlinuz" -initrd "$pdir/initrd.cpio" \
+		-append "console=ttyS1 panic=-1 quiet" -nic none -serial null \
+		-serial "file:$pdir/kernel.log" -serial "file:$pdir/status" \
+		</dev/null >"$pdir/qemu.log" 2>&1
+	rc=$?
+	if [ "$(tr -d '\r' <"$pdir/status" 2>/dev/null | tail -n 1)" = 0 ]; then
+		verdict=ok
+	elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		why="a KVM guest did not finish booting in 30 s"
+	else
+		verdict="a KVM guest failed (qemu exit $rc: $(grep -v '^$' "$pdir/qemu.log" | head -n 1 | cut -c1-100))"
+		why=$verdict
+	fi
+	rm -rf "$pdir"
+	if [ -n "${verdict:-}" ]; then
+		printf '%s\n%s\n' "$key" "$verdict" >"$top/build/vm-accel/verdict.$$"
+		mv "$top/build/vm-accel/verdict.$$" "$top/build/vm-accel/verdict"
+	fi
+	[ "${verdict:-}" = ok ]
 }
 why=
 case $accel_want in
@@ -177,6 +183,13 @@ esac
 echo "vm.sh: kernel $kernel ($(basename "$vmlinuz")), accelerator $accel_msg" >&2
 
 append="console=ttyS1 panic=-1 oops=panic mitigations=off nokaslr tsc=reliable no_timer_check i8042.noaux i8042.nopnp"
+# Under TCG the guest's clock is the host's while its CPUs run tens of
+# times slower and a busy host may stop them for a while: the lockup, stall
+# and hung-task detectors get the kernel's largest thresholds there (a soft
+# lockup after 120 s, an RCU stall after 300 s, a blocked task after
+# 600 s), so that they report code that never yields, not a slow host.
+[ "${accel[1]}" = kvm ] ||
+	append="$append watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=300 sysctl.kernel.hung_task_timeout_secs=600"
 [ "$mode" = interactive ] && append="$append console=ttyS0"
 append="$append$extra"
 qemu=(qemu-system-x86_64 "${accel[@]}" -smp "$smp" -m "$mem" -nodefaults
@@ -202,7 +215,7 @@ else
 fi
 
 status=$(tr -d '\r' <"$out/status" 2>/dev/null | tail -n 1)
-bad='^(\[ *[0-9]+\.[0-9]+\] )?(WARNING:|BUG:|Oops|kernel BUG|general protection fault|Kernel panic|UBSAN:|INFO: task .* blocked|watchdog: BUG|rcu: INFO: .* detected stalls)|KASAN|possible (recursive|circular) locking|inconsistent lock state|lock inversion|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|INFO: lockdep is turned off'
+bad='^(\[ *[0-9]+\.[0-9]+\] )?(WARNING:|BUG:|Oops|kernel BUG|general protection fault|Kernel panic|UBSAN:|INFO: task .* blocked|watchdog: BUG|rcu: INFO: .*detected stalls?|rcu: INFO: .*self-detected stall)|KASAN|possible (recursive|circular) locking|inconsistent lock state|lock inversion|DEBUG_LOCKS_WARN_ON|turning off the locking correctness validator|INFO: lockdep is turned off'
 if grep -Eq "$bad" "$out/kernel.log" 2>/dev/null; then
 	first=$(grep -En "$bad" "$out/kernel.log" | head -n 1 | cut -d: -f1)
 	echo "vm.sh: the guest kernel log has a report (full log: $out/kernel.log):" >&2

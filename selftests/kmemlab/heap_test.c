@@ -828,7 +828,7 @@ FIXTURE_TEARDOWN(fuzz)
 {
 }
 
-TEST_F_TIMEOUT(fuzz, ioctl_fuzz, 1200)
+TEST_F_TIMEOUT(fuzz, ioctl_fuzz, 900)
 {
 	uint64_t seed = 0x9e3779b97f4a7c15ULL, i, ok = 0;
 	long before;
