@@ -35,18 +35,23 @@ case $what in
 *) die "unknown option '$what' (--image, --kdir, --release or --config)" ;;
 esac
 
+# answer IMAGE KDIR RELEASE: what the caller asked for.
+answer() {
+	case $what in
+	--image) echo "$1" ;;
+	--kdir) echo "$2" ;;
+	--release) echo "$3" ;;
+	--config) echo "$2/.config" ;;
+	esac
+}
+
 if [ "$lane" = debug ]; then
 	# One build at a time: a second caller waits, then finds it cached.
 	mkdir -p "$cache"
 	exec 9>"$cache/debug-kernel.lock"
 	flock 9
 	dir=$("$top/scripts/debug-kernel.sh") || die "no debug kernel (scripts/debug-kernel.sh failed)"
-	case $what in
-	--image) echo "$dir/obj/arch/x86/boot/bzImage" ;;
-	--kdir) echo "$dir/obj" ;;
-	--release) cat "$dir/obj/include/config/kernel.release" ;;
-	--config) echo "$dir/obj/.config" ;;
-	esac
+	answer "$dir/obj/arch/x86/boot/bzImage" "$dir/obj" "$(cat "$dir/obj/include/config/kernel.release")"
 	exit 0
 fi
 
@@ -149,9 +154,4 @@ if ! verified; then
 		verified || die "kernel $lane: the cached ${cached#linux-headers-} does not verify"
 	fi
 fi
-case $what in
---image) echo "$image" ;;
---kdir) echo "$kdir" ;;
---release) echo "$abi" ;;
---config) echo "$kdir/.config" ;;
-esac
+answer "$image" "$kdir" "$abi"
