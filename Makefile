@@ -21,10 +21,11 @@ MODULE_SRCS := Kbuild $(wildcard module/*.c module/*.h module/include/*.h \
 	module/include/uapi/*.h module/tests/*.c module/bench/*.c) $(CORE_SRCS) $(CORE_HDRS)
 HOST_TESTS := $(patsubst selftests/core/%.c,$(B)/host/%,$(wildcard selftests/core/*_test.c))
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-HOST_CFLAGS := -g -O1 -Wall -Werror -I$(KSFT) -Iselftests/core $(SANITIZE)
+# The host tests check every internal invariant (platform.h's KML_DEBUG).
+HOST_CFLAGS := -g -O1 -Wall -Werror -DKML_DEBUG=2 -I$(KSFT) -Iselftests/core $(SANITIZE)
 
 .PHONY: all shim tools deps module module-debug kbuild kbuild-run guest-image-run selftests host-tests image image-debug guest-image \
-	check check-debug demo vm lint bench clean
+	check check-debug demo vm lint sparse bench clean
 
 all: module selftests host-tests tools shim
 
@@ -99,7 +100,8 @@ kbuild-run:
 	@cp -u --parents $(MODULE_SRCS) $(FDIR)/kbuild/
 	@cp -u $(KSFT)/kselftest_module.h $(FDIR)/kbuild/module/tests/
 	@echo "  KBUILD  kmemlab for kernel $(LANE) ($(KBUILD_KDIR))"
-	@set -o pipefail; $(MAKE) -C $(KBUILD_KDIR) M=$(abspath $(FDIR)/kbuild) W=1 modules 2>&1 | tee $(FDIR)/build.log
+	@set -o pipefail; $(MAKE) -C $(KBUILD_KDIR) M=$(abspath $(FDIR)/kbuild) W=1 \
+		$(if $(filter debug,$(LANE)),KML_DEBUG=1) modules 2>&1 | tee $(FDIR)/build.log
 	@! grep -E 'warning:|error:' $(FDIR)/build.log
 	@echo "$(KBUILD_KDIR)" > $(FDIR)/kbuild/.built
 
@@ -188,6 +190,17 @@ lint: $(KSRC)/.stamp
 	perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --quiet \
 		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f module/compat.h \
 		&& echo "lint: clean ($$(echo $$files | wc -w) files and module/compat.h)"
+	@$(MAKE) --no-print-directory sparse
+
+# sparse (C=2) over every file of the module, on the default lane's headers:
+# lock contexts, address spaces, endianness. Any warning fails.
+sparse: $(KSRC)/.stamp
+	@scripts/deps.sh --lint
+	@kdir=$$(scripts/kernel.sh 6.1 --kdir) && rm -rf $(B)/sparse && mkdir -p $(B)/sparse && \
+	cp --parents $(MODULE_SRCS) $(B)/sparse/ && cp $(KSFT)/kselftest_module.h $(B)/sparse/module/tests/ && \
+	$(MAKE) -C $$kdir M=$(abspath $(B)/sparse) C=2 modules >$(B)/sparse.log 2>&1; \
+	if grep -E 'warning:|error:' $(B)/sparse.log; then echo "sparse: see above ($(B)/sparse.log)"; exit 1; fi; \
+	echo "sparse: clean ($$(grep -c '  CHECK' $(B)/sparse.log) files)"
 
 clean:
 	rm -rf $(B)

@@ -32,11 +32,13 @@ static void print_zone(struct seq_file *m)
 
 static int buddyinfo_show(struct seq_file *m, void *v)
 {
+	struct kml_buddy_stats st;
 	unsigned int o;
 
+	kml_buddy_stats(&kml_buddy, &st);
 	print_zone(m);
-	for (o = 0; o <= kml_buddy.max_order; o++)
-		seq_printf(m, "%6lu ", KML_READ(kml_buddy.nr_free[o]));
+	for (o = 0; o <= st.max_order; o++)
+		seq_printf(m, "%6lu ", st.nr_free[o]);
 	seq_putc(m, '\n');
 	return 0;
 }
@@ -44,41 +46,35 @@ DEFINE_SHOW_ATTRIBUTE(buddyinfo);
 
 static int pagetypeinfo_show(struct seq_file *m, void *v)
 {
+	struct kml_buddy_stats st;
 	unsigned int o;
 
-	seq_printf(m, "Page block order: %u\n", kml_buddy.max_order);
-	seq_printf(m, "Pages per block:  %u\n\n", 1u << kml_buddy.max_order);
+	kml_buddy_stats(&kml_buddy, &st);
+	seq_printf(m, "Page block order: %u\n", st.max_order);
+	seq_printf(m, "Pages per block:  %u\n\n", 1u << st.max_order);
 	seq_printf(m, "%-43s ", "Free pages count per migrate type at order");
-	for (o = 0; o <= kml_buddy.max_order; o++)
+	for (o = 0; o <= st.max_order; o++)
 		seq_printf(m, "%6u ", o);
 	seq_putc(m, '\n');
 	seq_printf(m, "Node %4d, zone %8s, type %12s ", 0, "kmemlab", "Unmovable");
-	for (o = 0; o <= kml_buddy.max_order; o++)
-		seq_printf(m, "%6lu ", KML_READ(kml_buddy.nr_free[o]));
+	for (o = 0; o <= st.max_order; o++)
+		seq_printf(m, "%6lu ", st.nr_free[o]);
 	seq_putc(m, '\n');
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pagetypeinfo);
 
-static void snapshot(unsigned long *nr_free)
-{
-	unsigned int o;
-
-	for (o = 0; o <= kml_buddy.max_order; o++)
-		nr_free[o] = KML_READ(kml_buddy.nr_free[o]);
-}
-
 /* One row of an mm/vmstat.c index: "Node 0, zone kmemlab" then each order. */
 static void index_row(struct seq_file *m, const char *fmt,
 		      int (*index)(const unsigned long *, unsigned int, unsigned int))
 {
-	unsigned long nr_free[KML_MAX_ORDER_LIMIT + 1];
+	struct kml_buddy_stats st;
 	unsigned int o;
 
-	snapshot(nr_free);
+	kml_buddy_stats(&kml_buddy, &st);
 	print_zone(m);
-	for (o = 0; o <= kml_buddy.max_order; o++) {
-		int i = index(nr_free, kml_buddy.max_order, o);
+	for (o = 0; o <= st.max_order; o++) {
+		int i = index(st.nr_free, st.max_order, o);
 
 		seq_printf(m, fmt, i / 1000, i % 1000);
 	}
@@ -167,36 +163,31 @@ DEFINE_SHOW_ATTRIBUTE(kml_heaps);
 
 static int stats_show(struct seq_file *m, void *v)
 {
-	struct kml_buddy *b = &kml_buddy;
-	unsigned long pcp_allocs = 0, pcp_frees = 0, pcp_pages = 0;
+	struct kml_slab_sys_stats ss;
+	struct kml_buddy_stats st;
 	unsigned int o, i;
 
-	for (i = 0; i < b->nr_pcp; i++) {
-		pcp_allocs += KML_READ(b->pcp[i].pcp_allocs);
-		pcp_frees += KML_READ(b->pcp[i].pcp_frees);
-		pcp_pages += KML_READ(b->pcp[i].pcp_count);
-	}
+	kml_buddy_stats(&kml_buddy, &st);
+	kml_slab_sys_stats(&kml_slab, &ss);
 	seq_printf(m, "region_pages %lu\n", kml_region.npages);
-	seq_printf(m, "max_order %u\n", b->max_order);
-	seq_printf(m, "free_pages %lu\n", kml_buddy_free_pages(b));
+	seq_printf(m, "max_order %u\n", st.max_order);
+	seq_printf(m, "free_pages %lu\n", st.free_pages);
 	seq_printf(m, "baseline_free_pages %lu\n", kml_baseline_free);
-	seq_printf(m, "pcp_pages %lu\n", pcp_pages);
-	seq_printf(m, "pcp_high %u\npcp_batch %u\n", b->pcp_high, b->pcp_batch);
-	seq_printf(m, "pcp_allocs %lu\npcp_frees %lu\n", pcp_allocs, pcp_frees);
-	for (o = 0; o <= b->max_order; o++)
-		seq_printf(m, "allocs_order%u %lu\n", o, KML_READ(b->allocs[o]));
-	for (o = 0; o <= b->max_order; o++)
-		seq_printf(m, "failed_order%u %lu\n", o, KML_READ(b->failed[o]));
-	seq_printf(m, "splits %lu\nmerges %lu\ndrains %lu\n", KML_READ(b->splits),
-		   KML_READ(b->merges), KML_READ(b->drains));
+	seq_printf(m, "pcp_pages %lu\n", st.pcp_pages);
+	seq_printf(m, "pcp_high %u\npcp_batch %u\n", st.pcp_high, st.pcp_batch);
+	seq_printf(m, "pcp_allocs %lu\npcp_frees %lu\n", st.pcp_allocs, st.pcp_frees);
+	for (o = 0; o <= st.max_order; o++)
+		seq_printf(m, "allocs_order%u %lu\n", o, st.allocs[o]);
+	for (o = 0; o <= st.max_order; o++)
+		seq_printf(m, "failed_order%u %lu\n", o, st.failed[o]);
+	seq_printf(m, "splits %lu\nmerges %lu\ndrains %lu\n", st.splits, st.merges, st.drains);
 	seq_printf(m, "vmalloc_allocs %lu\nvmalloc_frees %lu\nvmalloc_failed %lu\n",
 		   KML_READ(kml_vm_stats.allocs), KML_READ(kml_vm_stats.frees),
 		   KML_READ(kml_vm_stats.failed));
 	seq_printf(m, "vmalloc_pages %lu\nmisuse_vfree %lu\n", KML_READ(kml_vm_stats.pages),
 		   KML_READ(kml_vm_stats.bad_frees));
 	seq_printf(m, "kmalloc_large_allocs %lu\nkmalloc_large_frees %lu\nmisuse_kfree %lu\n",
-		   KML_READ(kml_slab.sys_large_allocs), KML_READ(kml_slab.sys_large_frees),
-		   KML_READ(kml_slab.sys_bad_frees));
+		   ss.large_allocs, ss.large_frees, ss.bad_frees);
 	seq_printf(m, "heaps %ld\nheap_pages %ld\nheap_faults %ld\n",
 		   atomic_long_read(&kml_heap_stats.heaps), atomic_long_read(&kml_heap_stats.pages),
 		   atomic_long_read(&kml_heap_stats.faults));
@@ -206,8 +197,7 @@ static int stats_show(struct seq_file *m, void *v)
 		   atomic_long_read(&kml_heap_stats.fork_pages),
 		   atomic_long_read(&kml_heap_stats.held));
 	for (i = 0; i < KML_NR_MISUSE; i++)
-		seq_printf(m, "misuse_%s %lu\n", kml_misuse_name[i],
-			   KML_READ(b->misuse[i]));
+		seq_printf(m, "misuse_%s %lu\n", kml_misuse_name[i], st.misuse[i]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
@@ -277,15 +267,12 @@ int kml_debugfs_init(void)
 	debugfs_create_file("drain", 0200, kml_dir, NULL, &drain_fops);
 	debugfs_create_file("slabinfo", 0444, kml_dir, NULL, &kml_slabinfo_fops);
 	debugfs_create_file("heaps", 0400, kml_dir, NULL, &kml_heaps_fops);
+	kml_slab_debugfs_init(kml_dir);
 	return 0;
-}
-
-struct dentry *kml_debugfs_dir(void)
-{
-	return kml_dir;
 }
 
 void kml_debugfs_exit(void)
 {
+	kml_slab_debugfs_exit();
 	debugfs_remove_recursive(kml_dir);
 }

@@ -175,9 +175,9 @@ static long cache_create(struct kml_file *f, void __user *arg)
 		     (KMEMLAB_CACHE_DEBUG_POISON ^ KML_SLAB_POISON) |
 		     (KMEMLAB_CACHE_DEBUG_OWNER ^ KML_SLAB_STORE_USER) |
 		     (KMEMLAB_CACHE_HWCACHE_ALIGN ^ KML_SLAB_HWCACHE_ALIGN));
-	c = kml_cache_create(name, req.size, req.align, req.flags, NULL);
-	if (!c)
-		return -EINVAL;
+	err = kml_cache_create_err(name, req.size, req.align, req.flags, NULL, &c);
+	if (err)
+		return err;
 	mutex_lock(&f->lock);
 	err = add_handle(f, H_CACHE, c, NULL, &req.handle);
 	mutex_unlock(&f->lock);
@@ -233,7 +233,7 @@ static long obj_op(struct kml_file *f, unsigned int cmd, void __user *arg)
 		if (err)
 			kml_cache_free(c->ptr, p);
 		else
-			req.size = ((struct kml_cache *)c->ptr)->cache_object_size;
+			req.size = kml_slab_object_size(c->ptr);
 		break;
 	case KMEMLAB_IOC_KMALLOC:
 		if (!req.size || req.size > MAX_OBJECT) {

@@ -48,9 +48,14 @@ void kml_vmalloc_exit(void);
 
 extern struct kml_slab_sys kml_slab;
 struct dentry;
-int kml_slab_api_init(struct dentry *dir);
+int kml_slab_api_init(void);
+void kml_slab_debugfs_init(struct dentry *dir);
+void kml_slab_debugfs_exit(void);
 void kml_slab_api_exit(void);
 int kml_slabinfo_show(struct seq_file *m, void *v);
+/* kml_cache_create with the reason: -EINVAL, -EEXIST, -ENOSPC or -ENOMEM. */
+int kml_cache_create_err(const char *name, unsigned int size, unsigned int align,
+			 unsigned int flags, void (*ctor)(void *), struct kml_cache **cp);
 unsigned long kml_slab_validate_all(struct seq_file *m);
 void kml_slab_shrink_all(void);
 
@@ -71,7 +76,6 @@ void kml_heap_exit(void);
 int kml_device_init(void);
 void kml_device_exit(void);
 
-struct dentry *kml_debugfs_dir(void);
 /* A kml_print_fn that prints into a seq_file. */
 __printf(2, 3) void kml_seq_print(void *ctx, const char *fmt, ...);
 int kml_debugfs_init(void);

@@ -39,18 +39,19 @@ static int __init kmemlab_init(void)
 		pr_err("kmemlab: no memory for the buddy allocator's metadata\n");
 		goto out_region;
 	}
-	err = kml_debugfs_init();
+	err = kml_slab_api_init();
 	if (err)
 		goto out_buddy;
-	err = kml_slab_api_init(kml_debugfs_dir());
-	if (err)
-		goto out_debugfs;
 	err = kml_device_init();
 	if (err)
 		goto out_slab;
+	/* Last, so that no reader ever sees a layer before it is set up. */
+	err = kml_debugfs_init();
+	if (err)
+		goto out_device;
 	kml_buddy_drain(&kml_buddy);
 	kml_baseline_free = kml_buddy_free_pages(&kml_buddy);
-	meta = kml_buddy_meta_bytes(kml_region.npages, kml_buddy.nr_pcp) +
+	meta = kml_buddy_meta_bytes(kml_region.npages, kml_nr_cpus()) +
 	       kml_region.nchunks * sizeof(unsigned long);
 	pr_info("kmemlab: region %u MiB: %lu pages in %u blocks of order %u; metadata %zu bytes (%zu.%02zu%% of the region)\n",
 		region_mb, kml_region.npages, kml_region.nchunks, max_order, meta,
@@ -58,12 +59,11 @@ static int __init kmemlab_init(void)
 		meta * 10000 / (kml_region.npages * PAGE_SIZE) % 100);
 	return 0;
 
+out_device:
+	kml_device_exit();
+	kml_heap_exit();
 out_slab:
-	kml_debugfs_exit();	/* the per-cache files go before their caches */
 	kml_slab_api_exit();
-	goto out_buddy;
-out_debugfs:
-	kml_debugfs_exit();
 out_buddy:
 	kml_buddy_destroy(&kml_buddy);
 out_region:
@@ -71,13 +71,14 @@ out_region:
 	return err;
 }
 
+/* The reverse of kmemlab_init; debugfs first, so that no reader outlives a layer. */
 static void __exit kmemlab_exit(void)
 {
 	unsigned long npages = kml_region.npages, left;
 
+	kml_debugfs_exit();
 	kml_device_exit();
 	kml_heap_exit();
-	kml_debugfs_exit();
 	kml_vmalloc_exit();
 	kml_slab_api_exit();
 	kml_buddy_drain(&kml_buddy);

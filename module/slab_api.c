@@ -28,14 +28,21 @@ module_param(kmalloc_max, uint, 0444);
 MODULE_PARM_DESC(kmalloc_max, "largest general cache, a power of two from 8192 (Linux's SLUB) to 131072 (the old SLAB)");
 
 struct kml_slab_sys kml_slab;
-static struct dentry *slab_dir;
+static DEFINE_MUTEX(dirs_lock);		/* slab_dir and cache_dirs */
+static struct dentry *slab_dir;		/* NULL until debugfs is up */
 static struct dentry *cache_dirs[KML_MAX_CACHES];
 
 static void cache_dir_add(struct kml_cache *c);
 
-int kml_slab_api_init(struct dentry *dir)
+static int cache_dir_add_each(struct kml_cache *c, void *arg)
 {
-	unsigned int flags = 0, id;
+	cache_dir_add(c);
+	return 0;
+}
+
+int kml_slab_api_init(void)
+{
+	unsigned int flags = 0;
 	const char *p;
 	int err;
 
@@ -51,16 +58,30 @@ int kml_slab_api_init(struct dentry *dir)
 		flags |= 1u << (f - "FZPU");
 	}
 	err = kml_slab_init(&kml_slab, &kml_buddy, flags, kmalloc_max);
-	if (err) {
-		pr_err("kmemlab: slab layer: error %d: kmalloc_max=%u must be a power of two from 8192 to 131072 whose objects, with slab_debug's metadata, fit a max-order block\n",
-		       err, kmalloc_max);
-		return err;
-	}
+	if (err == -EINVAL)
+		pr_err("kmemlab: kmalloc_max=%u: a power of two from 8192 to 131072 whose objects, with slab_debug's metadata, fit a max-order block\n",
+		       kmalloc_max);
+	else if (err)
+		pr_err("kmemlab: slab layer: error %d setting up the caches\n", err);
+	return err;
+}
+
+/* debugfs slab/: a directory for every cache, now and as they come. */
+void kml_slab_debugfs_init(struct dentry *dir)
+{
+	mutex_lock(&dirs_lock);
 	slab_dir = debugfs_create_dir("slab", dir);
-	for (id = 0; id < KML_MAX_CACHES; id++)
-		if (kml_slab.sys_caches[id])
-			cache_dir_add(kml_slab.sys_caches[id]);
-	return 0;
+	kml_slab_for_each(&kml_slab, cache_dir_add_each, NULL);
+	mutex_unlock(&dirs_lock);
+}
+
+void kml_slab_debugfs_exit(void)
+{
+	mutex_lock(&dirs_lock);
+	debugfs_remove_recursive(slab_dir);
+	slab_dir = NULL;
+	memset(cache_dirs, 0, sizeof(cache_dirs));
+	mutex_unlock(&dirs_lock);
 }
 
 void kml_slab_api_exit(void)
@@ -70,18 +91,29 @@ void kml_slab_api_exit(void)
 
 /* ---- the API ---- */
 
-static bool name_taken(const char *name)
+int kml_cache_create_err(const char *name, unsigned int size, unsigned int align,
+			 unsigned int flags, void (*ctor)(void *), struct kml_cache **cp)
 {
-	unsigned long flags;
-	unsigned int id;
-	bool taken = false;
+	int err;
 
-	spin_lock_irqsave(&kml_slab.sys_lock, flags);
-	for (id = 0; id < KML_MAX_CACHES && !taken; id++)
-		taken = kml_slab.sys_caches[id] &&
-			!strcmp(kml_slab.sys_caches[id]->cache_name, name);
-	spin_unlock_irqrestore(&kml_slab.sys_lock, flags);
-	return taken;
+	*cp = NULL;
+	if (!name || !*name || strlen(name) >= KML_CACHE_NAME || strchr(name, '/') ||
+	    (flags & ~(KML_SLAB_DEBUG | KML_SLAB_HWCACHE_ALIGN))) {
+		pr_err_ratelimited("kmemlab: kml_cache_create: bad name or flags %#x\n", flags);
+		return -EINVAL;
+	}
+	err = kml_slab_create(&kml_slab, name, size, align, flags, ctor, cp);
+	if (err == -EEXIST)
+		pr_err_ratelimited("kmemlab: kml_cache_create: a cache named %s exists\n", name);
+	else if (err)
+		pr_err_ratelimited("kmemlab: kml_cache_create(%s, %u, %u): error %d\n", name, size,
+				   align, err);
+	if (err)
+		return err;
+	mutex_lock(&dirs_lock);
+	cache_dir_add(*cp);
+	mutex_unlock(&dirs_lock);
+	return 0;
 }
 
 struct kml_cache *kml_cache_create(const char *name, unsigned int size, unsigned int align,
@@ -89,38 +121,29 @@ struct kml_cache *kml_cache_create(const char *name, unsigned int size, unsigned
 {
 	struct kml_cache *c;
 
-	if (!name || !*name || strlen(name) >= KML_CACHE_NAME || strchr(name, '/') ||
-	    (flags & ~(KML_SLAB_DEBUG | KML_SLAB_HWCACHE_ALIGN))) {
-		pr_err_ratelimited("kmemlab: %s: bad name or flags %#x\n", __func__, flags);
-		return NULL;
-	}
-	if (name_taken(name)) {
-		pr_err_ratelimited("kmemlab: %s: a cache named %s exists\n", __func__, name);
-		return NULL;
-	}
-	c = kml_slab_create(&kml_slab, name, size, align, flags, ctor);
-	if (!c) {
-		pr_err_ratelimited("kmemlab: %s(%s, %u, %u): cannot\n", __func__, name, size,
-				   align);
-		return NULL;
-	}
-	cache_dir_add(c);
-	return c;
+	return kml_cache_create_err(name, size, align, flags, ctor, &c) ? NULL : c;
 }
 EXPORT_SYMBOL_GPL(kml_cache_create);
 
 void kml_cache_destroy(struct kml_cache *c)
 {
+	struct kml_cache_geometry g;
 	unsigned int id;
 
 	if (!c)
 		return;
-	id = c->cache_id;
+	kml_slab_geometry(c, &g);
+	id = g.id;
 	/* Open debugfs files pin nothing: remove them before the descriptor goes. */
+	mutex_lock(&dirs_lock);
 	debugfs_remove_recursive(cache_dirs[id]);
 	cache_dirs[id] = NULL;
-	if (kml_slab_destroy(c))
+	mutex_unlock(&dirs_lock);
+	if (kml_slab_destroy(c)) {
+		mutex_lock(&dirs_lock);
 		cache_dir_add(c);	/* kept, with its live objects */
+		mutex_unlock(&dirs_lock);
+	}
 }
 EXPORT_SYMBOL_GPL(kml_cache_destroy);
 
@@ -145,14 +168,16 @@ EXPORT_SYMBOL_GPL(kml_cache_shrink);
 
 void kml_cache_info(struct kml_cache *c, struct kml_cache_info *info)
 {
+	struct kml_cache_geometry g;
 	struct kml_cache_stats st;
 
 	kml_slab_stats(c, &st);
-	info->object_size = c->cache_object_size;
-	info->size = c->cache_size;
-	info->order = c->cache_order;
-	info->objs_per_slab = c->cache_objs;
-	info->colours = c->cache_colours;
+	kml_slab_geometry(c, &g);
+	info->object_size = g.object_size;
+	info->size = g.size;
+	info->order = g.order;
+	info->objs_per_slab = g.objs;
+	info->colours = g.colours;
 	/* cpu_cached is read without the cache lock: never go below zero */
 	info->active_objs = st.active_objs > st.cpu_cached ? st.active_objs - st.cpu_cached : 0;
 	info->num_slabs = st.num_slabs;
@@ -205,50 +230,48 @@ EXPORT_SYMBOL_GPL(kml_kfree);
 
 /* ---- debugfs ---- */
 
+static int slabinfo_row(struct kml_cache *c, void *arg)
+{
+	struct seq_file *m = arg;
+	struct kml_cache_geometry g;
+	struct kml_cache_stats st;
+
+	kml_slab_geometry(c, &g);
+	kml_slab_stats(c, &st);
+	seq_printf(m, "%-17s %6lu %6lu %6u %4u %4d", g.name, st.active_objs, st.num_objs,
+		   g.size, g.objs, 1 << g.order);
+	seq_printf(m, " : tunables %4u %4u %4u", g.cpu_limit, g.cpu_batch, 0);
+	seq_printf(m, " : slabdata %6lu %6lu %6lu\n", st.active_slabs, st.num_slabs, 0ul);
+	return 0;
+}
+
 int kml_slabinfo_show(struct seq_file *m, void *v)
 {
-	unsigned long flags;
-	unsigned int id;
-
 	seq_puts(m, "slabinfo - version: 2.1\n");
 	seq_puts(m, "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>");
 	seq_puts(m, " : tunables <limit> <batchcount> <sharedfactor>");
 	seq_puts(m, " : slabdata <active_slabs> <num_slabs> <sharedavail>\n");
-	spin_lock_irqsave(&kml_slab.sys_lock, flags);
-	for (id = 0; id < KML_MAX_CACHES; id++) {
-		struct kml_cache *c = kml_slab.sys_caches[id];
-		struct kml_cache_stats st;
-
-		if (!c)
-			continue;
-		kml_slab_stats(c, &st);
-		seq_printf(m, "%-17s %6lu %6lu %6u %4u %4d", c->cache_name, st.active_objs,
-			   st.num_objs, c->cache_size, c->cache_objs, 1 << c->cache_order);
-		seq_printf(m, " : tunables %4u %4u %4u", c->cache_cpu_limit,
-			   c->cache_cpu_batch, 0);
-		seq_printf(m, " : slabdata %6lu %6lu %6lu\n", st.active_slabs, st.num_slabs, 0ul);
-	}
-	spin_unlock_irqrestore(&kml_slab.sys_lock, flags);
+	kml_slab_for_each(&kml_slab, slabinfo_row, m);
 	return 0;
 }
 
 static int geometry_show(struct seq_file *m, void *v)
 {
-	struct kml_cache *c = m->private;
-	unsigned int f = c->cache_flags;
+	struct kml_cache_geometry g;
+	unsigned int f;
 
-	seq_printf(m, "name %s\nobject_size %u\nsize %u\nalign %u\n", c->cache_name,
-		   c->cache_object_size, c->cache_size, c->cache_align);
-	seq_printf(m, "order %u\nobjs_per_slab %u\n", c->cache_order, c->cache_objs);
-	seq_printf(m, "waste_per_slab %lu\ncolours %u\ncolour_step %u\n",
-		   (PAGE_SIZE << c->cache_order) - (unsigned long)c->cache_objs * c->cache_size,
-		   c->cache_colours, L1_CACHE_BYTES);
-	seq_printf(m, "free_link_offset %u\ntrack_offset %u\n", c->cache_free_off,
-		   c->cache_track_off);
-	seq_printf(m, "cpu_limit %u\ncpu_batch %u\nempty_max %u\n", c->cache_cpu_limit,
-		   c->cache_cpu_batch, c->cache_empty_max);
-	if (c->cache_ctor)
-		seq_printf(m, "ctor %ps\n", c->cache_ctor);
+	kml_slab_geometry(m->private, &g);
+	f = g.flags;
+	seq_printf(m, "name %s\nobject_size %u\nsize %u\nalign %u\n", g.name, g.object_size,
+		   g.size, g.align);
+	seq_printf(m, "order %u\nobjs_per_slab %u\n", g.order, g.objs);
+	seq_printf(m, "waste_per_slab %u\ncolours %u\ncolour_step %u\n", g.waste, g.colours,
+		   L1_CACHE_BYTES);
+	seq_printf(m, "free_link_offset %u\ntrack_offset %u\n", g.free_off, g.track_off);
+	seq_printf(m, "cpu_limit %u\ncpu_batch %u\nempty_max %u\n", g.cpu_limit, g.cpu_batch,
+		   g.empty_max);
+	if (g.ctor)
+		seq_printf(m, "ctor %ps\n", g.ctor);
 	else
 		seq_puts(m, "ctor none\n");
 	seq_printf(m, "flags %s%s%s%s%s\n", f & KML_SLAB_CONSISTENCY ? "F" : "",
@@ -261,6 +284,7 @@ DEFINE_SHOW_ATTRIBUTE(geometry);
 static int cache_stats_show(struct seq_file *m, void *v)
 {
 	struct kml_cache *c = m->private;
+	struct kml_cache_geometry g;
 	struct kml_cache_stats st;
 
 	kml_slab_stats(c, &st);
@@ -270,8 +294,9 @@ static int cache_stats_show(struct seq_file *m, void *v)
 		   st.partial, st.empty);
 	seq_printf(m, "fast_allocs %lu\nfast_frees %lu\nslow_allocs %lu\nslow_frees %lu\n",
 		   st.fast_allocs, st.fast_frees, st.slow_allocs, st.slow_frees);
+	kml_slab_geometry(c, &g);
 	seq_printf(m, "grown %lu\nreaped %lu\nerrors %lu\ndead %d\n", st.grown, st.reaped,
-		   st.errors, c->cache_dead);
+		   st.errors, g.dead);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cache_stats);
@@ -280,49 +305,67 @@ static int cache_validate_show(struct seq_file *m, void *v)
 {
 	struct kml_cache *c = m->private;
 	unsigned long n = kml_slab_validate(c, kml_seq_print, m);
+	struct kml_cache_geometry g;
 
-	seq_printf(m, "%s: %s", c->cache_name, n ? "" : "ok\n");
+	kml_slab_geometry(c, &g);
+	seq_printf(m, "%s: %s", g.name, n ? "" : "ok\n");
 	if (n)
 		seq_printf(m, "%lu violations\n", n);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cache_validate);
 
+/* A cache's debugfs directory, unless debugfs is not up yet or it has one. */
 static void cache_dir_add(struct kml_cache *c)
 {
-	struct dentry *d = debugfs_create_dir(c->cache_name, slab_dir);
+	struct kml_cache_geometry g;
+	struct dentry *d;
 
+	lockdep_assert_held(&dirs_lock);
+	kml_slab_geometry(c, &g);
+	if (!slab_dir || cache_dirs[g.id])
+		return;
+	d = debugfs_create_dir(g.name, slab_dir);
 	if (IS_ERR(d))
 		return;
 	debugfs_create_file("geometry", 0444, d, c, &geometry_fops);
 	debugfs_create_file("stats", 0444, d, c, &cache_stats_fops);
 	debugfs_create_file("validate", 0400, d, c, &cache_validate_fops);
-	cache_dirs[c->cache_id] = d;
+	cache_dirs[g.id] = d;
 }
 
-/* Every cache, for the top-level validate file. */
+struct validate_all {
+	struct seq_file *m;
+	unsigned long errors;
+};
+
+static int validate_one(struct kml_cache *c, void *arg)
+{
+	struct validate_all *v = arg;
+
+	v->errors += kml_slab_validate(c, kml_seq_print, v->m);
+	cond_resched();
+	return 0;
+}
+
+/* Every cache, for the top-level validate file; returns the violations. */
 unsigned long kml_slab_validate_all(struct seq_file *m)
 {
-	unsigned long errors = 0, flags;
-	unsigned int id;
+	struct validate_all v = { .m = m };
 
-	spin_lock_irqsave(&kml_slab.sys_lock, flags);
-	for (id = 0; id < KML_MAX_CACHES; id++)
-		if (kml_slab.sys_caches[id])
-			errors += kml_slab_validate(kml_slab.sys_caches[id], kml_seq_print, m);
-	spin_unlock_irqrestore(&kml_slab.sys_lock, flags);
-	return errors;
+	kml_slab_for_each(&kml_slab, validate_one, &v);
+	return v.errors;
+}
+
+static int shrink_one(struct kml_cache *c, void *arg)
+{
+	kml_slab_shrink(c);
+	cond_resched();
+	return 0;
 }
 
 /* Every magazine flushed and every empty slab freed, for debugfs drain. */
 void kml_slab_shrink_all(void)
 {
-	unsigned long flags;
-	unsigned int id;
-
-	spin_lock_irqsave(&kml_slab.sys_lock, flags);
-	for (id = 0; id < KML_MAX_CACHES; id++)
-		if (kml_slab.sys_caches[id])
-			kml_slab_shrink(kml_slab.sys_caches[id]);
-	spin_unlock_irqrestore(&kml_slab.sys_lock, flags);
+	kml_slab_for_each(&kml_slab, shrink_one, NULL);
 }

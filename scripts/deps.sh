@@ -4,6 +4,7 @@
 #
 #   scripts/deps.sh            install the missing packages (quiet no-op when none is)
 #   scripts/deps.sh --debug    also what building the debug kernel needs
+#   scripts/deps.sh --lint     also what make lint needs (sparse)
 #   scripts/deps.sh --kver     print the release of the default guest kernel (the
 #                              6.1 lane of scripts/kernel.sh), fetching it if needed
 #
@@ -14,12 +15,14 @@ set -eu
 pkgs="build-essential qemu-system-x86 busybox-static cpio kmod linux-source-6.1
 xz-utils coreutils perl rsync valgrind gzip findutils python3 libelf1 libssl3"
 debug_pkgs="bc bison flex libelf-dev libssl-dev python3 dwarves"
+lint_pkgs="sparse"
 
 case "${1:-}" in
 --kver) exec "$(dirname "$0")/kernel.sh" 6.1 --release ;;
 --debug) pkgs="$pkgs $debug_pkgs" ;;
+--lint) pkgs="$pkgs $lint_pkgs" ;;
 "") ;;
-*) echo "deps.sh: unknown option '$1' (use --debug or --kver)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown option '$1' (use --debug, --lint or --kver)" >&2; exit 2 ;;
 esac
 
 missing=

@@ -68,27 +68,29 @@ static inline u16 get_tag(struct kml_buddy *b, u32 idx)
 	return KML_READ(pg(b, idx)->pg_tag);
 }
 
-/* zone_lock held */
 static void free_list_add(struct kml_buddy *b, u32 idx, unsigned int order)
 {
+	kml_lock_assert_held(&b->zone_lock);
 	kml_page_list_push(b->pages, &b->free_head[order], idx);
 	b->nr_free[order]++;
 	set_tag(b, idx, KML_TAG(KML_PG_FREE, KML_KIND_NONE, order));
 }
 
-/* zone_lock held */
 static void free_list_del(struct kml_buddy *b, u32 idx, unsigned int order)
 {
+	kml_lock_assert_held(&b->zone_lock);
+	KML_DEBUG_ASSERT(get_tag(b, idx) == KML_TAG(KML_PG_FREE, KML_KIND_NONE, order));
 	kml_page_list_del(b->pages, &b->free_head[order], idx);
 	b->nr_free[order]--;
 }
 
-/* zone_lock held. Takes a block of exactly @order off the free lists. */
+/* Takes a block of exactly @order off the free lists. */
 static u32 rmqueue(struct kml_buddy *b, unsigned int order)
 {
 	unsigned int o;
 	u32 idx;
 
+	kml_lock_assert_held(&b->zone_lock);
 	for (o = order; o <= b->max_order; o++)
 		if (b->free_head[o] != KML_NIL)
 			break;
@@ -104,9 +106,11 @@ static u32 rmqueue(struct kml_buddy *b, unsigned int order)
 	return idx;
 }
 
-/* zone_lock held. Gives a block whose tag is not FREE back, merging. */
+/* Gives a block whose tag is not FREE back, merging. */
 static void free_block(struct kml_buddy *b, u32 idx, unsigned int order)
 {
+	kml_lock_assert_held(&b->zone_lock);
+	KML_DEBUG_ASSERT(KML_TAG_STATE(get_tag(b, idx)) != KML_PG_FREE);
 	while (order < b->max_order) {
 		u32 buddy = idx ^ (1u << order);
 
@@ -129,6 +133,7 @@ size_t kml_buddy_meta_bytes(u32 npages, unsigned int nr_cpus)
 
 int kml_buddy_init(struct kml_buddy *b, u32 npages, unsigned int max_order)
 {
+	unsigned long flags = 0;
 	u32 idx;
 	unsigned int i;
 
@@ -163,8 +168,10 @@ int kml_buddy_init(struct kml_buddy *b, u32 npages, unsigned int max_order)
 	 * Tags start zeroed, i.e. all tails; put each max-order head on its
 	 * list, last first, so that allocation starts at the region's start.
 	 */
+	kml_lock(&b->zone_lock, flags);
 	for (idx = npages; idx; idx -= 1u << max_order)
 		free_list_add(b, idx - (1u << max_order), max_order);
+	kml_unlock(&b->zone_lock, flags);
 	return 0;
 }
 
@@ -182,6 +189,7 @@ static noinline void pcp_drain_locked(struct kml_buddy *b, struct kml_pcp *pcp,
 {
 	unsigned long flags = 0;
 
+	kml_lock_assert_held(&pcp->pcp_lock);
 	kml_lock(&b->zone_lock, flags);
 	while (n-- && pcp->pcp_count) {
 		u32 idx = pcp->pcp_head;
@@ -211,13 +219,15 @@ void kml_buddy_drain(struct kml_buddy *b)
 	kml_unlock(&b->zone_lock, flags);
 }
 
-/* pcp_lock held, list empty: takes @want pages from the free lists. */
+/* Refills an empty per-CPU list with @want pages from the free lists. */
 static noinline void pcp_refill(struct kml_buddy *b, struct kml_pcp *pcp,
 				unsigned int want)
 {
 	unsigned long flags = 0;
 	unsigned int n;
 
+	kml_lock_assert_held(&pcp->pcp_lock);
+	KML_DEBUG_ASSERT(!pcp->pcp_count);
 	kml_lock(&b->zone_lock, flags);
 	for (n = 0; n < want; n++) {
 		u32 i = rmqueue(b, 0);
@@ -530,6 +540,33 @@ unsigned long kml_buddy_free_pages(struct kml_buddy *b)
 	for (i = 0; i < b->nr_pcp; i++)
 		n += KML_READ(b->pcp[i].pcp_count);
 	return n;
+}
+
+void kml_buddy_stats(struct kml_buddy *b, struct kml_buddy_stats *st)
+{
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	st->max_order = b->max_order;
+	st->pcp_high = b->pcp_high;
+	st->pcp_batch = b->pcp_batch;
+	for (i = 0; i < b->nr_pcp; i++) {
+		st->pcp_pages += KML_READ(b->pcp[i].pcp_count);
+		st->pcp_allocs += KML_READ(b->pcp[i].pcp_allocs);
+		st->pcp_frees += KML_READ(b->pcp[i].pcp_frees);
+	}
+	st->free_pages = st->pcp_pages;
+	for (i = 0; i <= b->max_order; i++) {
+		st->nr_free[i] = KML_READ(b->nr_free[i]);
+		st->free_pages += st->nr_free[i] << i;
+		st->allocs[i] = KML_READ(b->allocs[i]);
+		st->failed[i] = KML_READ(b->failed[i]);
+	}
+	st->splits = KML_READ(b->splits);
+	st->merges = KML_READ(b->merges);
+	st->drains = KML_READ(b->drains);
+	for (i = 0; i < KML_NR_MISUSE; i++)
+		st->misuse[i] = KML_READ(b->misuse[i]);
 }
 
 bool kml_buddy_pristine(struct kml_buddy *b)

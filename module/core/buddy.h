@@ -151,6 +151,19 @@ void kml_buddy_note_misuse(struct kml_buddy *b, enum kml_misuse m);
 void kml_buddy_drain(struct kml_buddy *b);
 /* Counts free pages (free lists and per-CPU lists). */
 unsigned long kml_buddy_free_pages(struct kml_buddy *b);
+
+/* The allocator's shape and counters, read without locks (for debugfs). */
+struct kml_buddy_stats {
+	unsigned int max_order, pcp_high, pcp_batch;
+	unsigned long free_pages;		/* free lists and per-CPU lists */
+	unsigned long pcp_pages, pcp_allocs, pcp_frees;	/* summed over CPUs */
+	unsigned long nr_free[KML_MAX_ORDER_LIMIT + 1];	/* blocks by order */
+	unsigned long allocs[KML_MAX_ORDER_LIMIT + 1], failed[KML_MAX_ORDER_LIMIT + 1];
+	unsigned long splits, merges, drains;
+	unsigned long misuse[KML_NR_MISUSE];
+};
+
+void kml_buddy_stats(struct kml_buddy *b, struct kml_buddy_stats *st);
 /* True when all memory is in max-order blocks on the free lists. */
 bool kml_buddy_pristine(struct kml_buddy *b);
 /* Checks every invariant; prints each violation; returns their count. */

@@ -27,6 +27,17 @@
  *                                         the slot is not exclusive: data
  *                                         behind it needs its own lock (on
  *                                         the host: a stable slot per thread).
+ *   kml_mutex_t                           a sleeping lock, for process
+ *                                         context only (the kernel's mutex).
+ *   kml_lock_assert_held(l)               the caller holds lock or mutex @l:
+ *                                         lockdep_assert_held() in the
+ *                                         kernel, an owner check on the host
+ *                                         (from KML_DEBUG 1).
+ *   KML_DEBUG                             0: no internal checks; 1: cheap
+ *                                         asserts on tags, lists and locks
+ *                                         (KML_DEBUG_ASSERT); 2: also a full
+ *                                         validate after each public
+ *                                         operation (the host tests).
  *   kml_cmpxchg16(p, old, new)            atomic compare-and-exchange on a
  *                                         u16, returns the old value.
  *   KML_READ(x) / KML_WRITE(x, v)         single, untorn access to a
@@ -57,6 +68,8 @@
 #include <linux/types.h>
 #include <linux/kernel.h>
 #include <linux/spinlock.h>
+#include <linux/mutex.h>
+#include <linux/lockdep.h>
 #include <linux/smp.h>
 #include <linux/preempt.h>
 #include <linux/cpumask.h>
@@ -74,6 +87,11 @@
 #define kml_lock(l, flags)		spin_lock_irqsave(l, flags)
 #define kml_trylock(l, flags)		spin_trylock_irqsave(l, flags)
 #define kml_unlock(l, flags)		spin_unlock_irqrestore(l, flags)
+#define kml_mutex_t			struct mutex
+#define kml_mutex_init(m)		mutex_init(m)
+#define kml_mutex_lock(m)		mutex_lock(m)
+#define kml_mutex_unlock(m)		mutex_unlock(m)
+#define kml_lock_assert_held(l)		lockdep_assert_held(l)
 #define kml_cpu_get()			({ migrate_disable(); smp_processor_id(); })
 #define kml_cpu_put()			migrate_enable()
 #define kml_nr_cpus()			nr_cpu_ids
@@ -95,6 +113,12 @@
 #else
 #include "host_platform.h"	/* selftests/core/: the same contract in user space */
 #endif
+
+#ifndef KML_DEBUG
+#define KML_DEBUG	0
+#endif
+/* An invariant checked from KML_DEBUG 1 on. */
+#define KML_DEBUG_ASSERT(cond)	do { if (KML_DEBUG >= 1) KML_ASSERT(cond); } while (0)
 
 void *kml_page_addr(u32 idx);
 u32 kml_addr_page(const void *addr);

@@ -54,8 +54,11 @@
  * full checks on free. Misuse is reported with the cache, the object and
  * its owners, counted, and otherwise ignored.
  *
- * Locking, outermost first: sys_lock (the cache table); a CPU's cpu_lock;
- * cache_lock (slab lists, colours, counters); then the buddy's locks.
+ * Locking, outermost first: sys_mutex (which caches exist: create,
+ * destroy and every walk over the table, in process context); sys_lock
+ * (the table's entries, for reclaim, and the kmalloc counters); a CPU's
+ * cpu_lock; cache_lock (slab lists, colours, counters); then the buddy's
+ * locks.
  * New slabs are taken from the buddy allocator with no slab lock held,
  * since the buddy allocator may call kml_slab_reclaim, which only ever
  * tries locks.
@@ -116,25 +119,26 @@ static int slab_list_of(struct kml_cache *c, unsigned int inuse)
 	return inuse == c->cache_objs ? KML_SLABS_FULL : KML_SLABS_PARTIAL;
 }
 
-/* cache_lock held */
 static void slab_list_add(struct kml_cache *c, u32 head, int l)
 {
+	kml_lock_assert_held(&c->cache_lock);
 	kml_page_list_push(c->cache_sys->sys_buddy->pages, &c->cache_list[l], head);
 	c->cache_nr[l]++;
 }
 
-/* cache_lock held */
 static void slab_list_del(struct kml_cache *c, u32 head, int l)
 {
+	kml_lock_assert_held(&c->cache_lock);
 	kml_page_list_del(c->cache_sys->sys_buddy->pages, &c->cache_list[l], head);
 	c->cache_nr[l]--;
 }
 
-/* cache_lock held: the slab's use count moved from @was; fix its list. */
+/* The slab's use count moved from @was; fix its list. */
 static void relist(struct kml_cache *c, u32 head, unsigned int was)
 {
 	int from = slab_list_of(c, was), to = slab_list_of(c, pg(c, head)->pg_flags);
 
+	kml_lock_assert_held(&c->cache_lock);
 	if (from != to) {
 		slab_list_del(c, head, from);
 		slab_list_add(c, head, to);
@@ -208,11 +212,12 @@ static void report(struct kml_cache *c, void *obj, const char *what)
 	}
 }
 
-/* cache_lock held: a debug object leaving its slab's free list. */
+/* A debug object leaving its slab's free list. */
 static void check_alloc(struct kml_cache *c, void *obj, const void *caller)
 {
 	u8 *bad = c->cache_flags & KML_SLAB_POISON ? poison_bad(c, obj) : NULL;
 
+	kml_lock_assert_held(&c->cache_lock);
 	if (bad) {
 		report(c, obj, "write after free (poison overwritten)");
 		kml_err("%s:   first changed byte at offset %ld: %#x\n", c->cache_name,
@@ -226,11 +231,12 @@ static void check_alloc(struct kml_cache *c, void *obj, const void *caller)
 		set_track(c, obj, 0, caller);
 }
 
-/* cache_lock held: is object @i of the slab on its free list? */
+/* Is object @i of the slab on its free list? */
 static bool on_free_list(struct kml_cache *c, u32 head, unsigned int i)
 {
 	unsigned int j = slab_free_head(c, head), n = 0;
 
+	kml_lock_assert_held(&c->cache_lock);
 	while (j != FREE_NONE && n++ <= c->cache_objs) {
 		if (j == i)
 			return true;
@@ -240,7 +246,7 @@ static bool on_free_list(struct kml_cache *c, u32 head, unsigned int i)
 }
 
 /*
- * cache_lock held: a debug object coming back. Returns false when the free
+ * A debug object coming back. Returns false when the free
  * must not happen (the object is already free).
  */
 static bool check_free(struct kml_cache *c, u32 head, unsigned int i, void *obj,
@@ -253,6 +259,7 @@ static bool check_free(struct kml_cache *c, u32 head, unsigned int i, void *obj,
 	 */
 	bool free_now;
 
+	kml_lock_assert_held(&c->cache_lock);
 	if (!(c->cache_flags & KML_SLAB_RED_ZONE))
 		free_now = on_free_list(c, head, i);
 	else if (!red_bad(c, obj, KML_RED_INACTIVE))
@@ -321,21 +328,23 @@ static u32 slab_grow(struct kml_cache *c)
 	return head;
 }
 
-/* cache_lock held: gives an empty slab back to the buddy allocator. */
+/* Gives an empty slab back to the buddy allocator. */
 static void slab_free(struct kml_cache *c, u32 head)
 {
+	kml_lock_assert_held(&c->cache_lock);
 	slab_list_del(c, head, KML_SLABS_EMPTY);
 	c->cache_reaped++;
 	kml_buddy_free(c->cache_sys->sys_buddy, head, c->cache_order, KML_KIND_SLAB);
 }
 
-/* cache_lock held: an object off a partial or empty slab, or NULL. */
+/* An object off a partial or empty slab, or NULL. */
 static void *slab_take(struct kml_cache *c)
 {
 	u32 head = c->cache_list[KML_SLABS_PARTIAL];
 	unsigned int i;
 	void *obj;
 
+	kml_lock_assert_held(&c->cache_lock);
 	if (head == KML_NIL)
 		head = c->cache_list[KML_SLABS_EMPTY];
 	if (head == KML_NIL)
@@ -349,9 +358,10 @@ static void *slab_take(struct kml_cache *c)
 	return obj;
 }
 
-/* cache_lock held: object @i goes back on its slab's free list. */
+/* Object @i goes back on its slab's free list. */
 static void slab_put(struct kml_cache *c, u32 head, unsigned int i, void *obj)
 {
+	kml_lock_assert_held(&c->cache_lock);
 	*free_link(c, obj) = slab_free_head(c, head);
 	set_free_head(c, head, i);
 	pg(c, head)->pg_flags--;
@@ -517,49 +527,70 @@ static int cache_setup(struct kml_slab_sys *sys, struct kml_cache *c,
 	return 0;
 }
 
+/* Enters @c in the table: 0, -EEXIST (names are unique) or -ENOSPC. */
 static int cache_register(struct kml_slab_sys *sys, struct kml_cache *c)
 {
+	unsigned int id, free = KML_MAX_CACHES;
 	unsigned long flags = 0;
-	unsigned int id;
 
-	unsigned int free = KML_MAX_CACHES;
-
-	kml_lock(&sys->sys_lock, flags);
+	kml_lock_assert_held(&sys->sys_mutex);
 	for (id = 0; id < KML_MAX_CACHES; id++) {
-		if (!sys->sys_caches[id]) {
+		if (!sys->sys_caches[id])
 			free = free < id ? free : id;
-		} else if (!strcmp(sys->sys_caches[id]->cache_name, c->cache_name)) {
-			kml_unlock(&sys->sys_lock, flags);
-			return -EEXIST;		/* names are unique */
-		}
+		else if (!strcmp(sys->sys_caches[id]->cache_name, c->cache_name))
+			return -EEXIST;
 	}
-	if (free < KML_MAX_CACHES) {
-		c->cache_id = free;
-		sys->sys_caches[free] = c;
-	}
+	if (free == KML_MAX_CACHES)
+		return -ENOSPC;
+	c->cache_id = free;
+	kml_lock(&sys->sys_lock, flags);
+	sys->sys_caches[free] = c;
 	kml_unlock(&sys->sys_lock, flags);
-	return free < KML_MAX_CACHES ? 0 : -ENOSPC;
+	return 0;
 }
 
-struct kml_cache *kml_slab_create(struct kml_slab_sys *sys, const char *name,
-				  unsigned int size, unsigned int align,
-				  unsigned int flags, void (*ctor)(void *))
+int kml_slab_create(struct kml_slab_sys *sys, const char *name, unsigned int size,
+		    unsigned int align, unsigned int flags, void (*ctor)(void *),
+		    struct kml_cache **cp)
 {
-	struct kml_cache *c = kml_slab_alloc(sys->sys_cache_cache, false, kml_caller());
+	struct kml_cache *c;
+	int err;
 
+	*cp = NULL;
+	c = kml_slab_alloc(sys->sys_cache_cache, false, kml_caller());
 	if (!c)
-		return NULL;
-	if (cache_setup(sys, c, name, size, align, flags, ctor) ||
-	    cache_register(sys, c)) {
-		kml_slab_free(sys->sys_cache_cache, c, kml_caller());
-		return NULL;
+		return -ENOMEM;
+	err = cache_setup(sys, c, name, size, align, flags, ctor);
+	if (!err) {
+		kml_mutex_lock(&sys->sys_mutex);
+		err = cache_register(sys, c);
+		kml_mutex_unlock(&sys->sys_mutex);
 	}
-	return c;
+	if (err) {
+		kml_slab_free(sys->sys_cache_cache, c, kml_caller());
+		return err;
+	}
+	*cp = c;
+	return 0;
+}
+
+int kml_slab_for_each(struct kml_slab_sys *sys, int (*fn)(struct kml_cache *c, void *arg),
+		      void *arg)
+{
+	unsigned int id;
+	int ret = 0;
+
+	kml_mutex_lock(&sys->sys_mutex);
+	for (id = 0; id < KML_MAX_CACHES && !ret; id++)
+		if (sys->sys_caches[id])
+			ret = fn(sys->sys_caches[id], arg);
+	kml_mutex_unlock(&sys->sys_mutex);
+	return ret;
 }
 
 /*
- * Moves the magazine's oldest @n objects back to their slabs; cpu_lock
- * held. With @try, only if cache_lock is free at once.
+ * Moves the magazine's oldest @n objects back to their slabs. With @try,
+ * only if cache_lock is free at once.
  */
 static void cpu_flush(struct kml_cache *c, struct kml_slab_cpu *cc, unsigned int n,
 		      bool try)
@@ -567,6 +598,7 @@ static void cpu_flush(struct kml_cache *c, struct kml_slab_cpu *cc, unsigned int
 	unsigned long flags = 0;
 	unsigned int k;
 
+	kml_lock_assert_held(&cc->cpu_lock);
 	if (!try)
 		kml_lock(&c->cache_lock, flags);
 	else if (!kml_trylock(&c->cache_lock, flags))
@@ -584,11 +616,12 @@ static void cpu_flush(struct kml_cache *c, struct kml_slab_cpu *cc, unsigned int
 	cc->cpu_avail -= k;
 }
 
-/* cache_lock held: frees every empty slab; returns the pages freed. */
+/* Frees every empty slab; returns the pages freed. */
 static unsigned long free_empty_slabs(struct kml_cache *c)
 {
 	unsigned long pages = 0;
 
+	kml_lock_assert_held(&c->cache_lock);
 	while (c->cache_list[KML_SLABS_EMPTY] != KML_NIL) {
 		slab_free(c, c->cache_list[KML_SLABS_EMPTY]);
 		pages += 1ul << c->cache_order;
@@ -596,7 +629,11 @@ static unsigned long free_empty_slabs(struct kml_cache *c)
 	return pages;
 }
 
-/* @try: take no lock that is not free at once (reclaim may run under any). */
+/*
+ * @try: take no lock that is not free at once (reclaim may run under any).
+ * Each lock is taken and dropped in one branch, so that every path through
+ * the function holds the same locks (sparse checks it).
+ */
 static unsigned long shrink(struct kml_cache *c, bool try)
 {
 	unsigned long flags = 0, pages = 0;
@@ -605,25 +642,25 @@ static unsigned long shrink(struct kml_cache *c, bool try)
 	for (cpu = 0; cpu < c->cache_sys->sys_nr_cpus; cpu++) {
 		struct kml_slab_cpu *cc = &c->cache_cpu[cpu];
 
-		if (!cc->cpu_avail)
+		if (!KML_READ(cc->cpu_avail))
 			continue;
-		if (try) {
-			if (!kml_trylock(&cc->cpu_lock, flags))
-				continue;
-		} else {
+		if (!try) {
 			kml_lock(&cc->cpu_lock, flags);
+			cpu_flush(c, cc, cc->cpu_avail, false);
+			kml_unlock(&cc->cpu_lock, flags);
+		} else if (kml_trylock(&cc->cpu_lock, flags)) {
+			cpu_flush(c, cc, cc->cpu_avail, true);
+			kml_unlock(&cc->cpu_lock, flags);
 		}
-		cpu_flush(c, cc, cc->cpu_avail, try);
-		kml_unlock(&cc->cpu_lock, flags);
 	}
-	if (try) {
-		if (!kml_trylock(&c->cache_lock, flags))
-			return 0;
-	} else {
+	if (!try) {
 		kml_lock(&c->cache_lock, flags);
+		pages = free_empty_slabs(c);
+		kml_unlock(&c->cache_lock, flags);
+	} else if (kml_trylock(&c->cache_lock, flags)) {
+		pages = free_empty_slabs(c);
+		kml_unlock(&c->cache_lock, flags);
 	}
-	pages = free_empty_slabs(c);
-	kml_unlock(&c->cache_lock, flags);
 	return pages;
 }
 
@@ -648,12 +685,13 @@ void kml_slab_reclaim(void *arg)
 
 #define LIVE_SHOW	16	/* live objects reported by name at destroy */
 
-/* Reports the first objects still allocated, then their number; cache_lock held. */
+/* Reports the first objects still allocated, then their number. */
 static void report_live(struct kml_cache *c)
 {
 	unsigned long n = 0;
 	int l;
 
+	kml_lock_assert_held(&c->cache_lock);
 	for (l = KML_SLABS_FULL; l <= KML_SLABS_PARTIAL && n < LIVE_SHOW; l++) {
 		u32 head;
 
@@ -694,9 +732,11 @@ int kml_slab_destroy(struct kml_cache *c)
 		KML_WRITE(c->cache_dead, true);
 		return -EBUSY;
 	}
+	kml_mutex_lock(&sys->sys_mutex);
 	kml_lock(&sys->sys_lock, flags);
 	sys->sys_caches[c->cache_id] = NULL;
 	kml_unlock(&sys->sys_lock, flags);
+	kml_mutex_unlock(&sys->sys_mutex);
 	kml_slab_free(sys->sys_cache_cache, c, kml_caller());
 	return 0;
 }
@@ -722,11 +762,12 @@ static noinline void *alloc_slow(struct kml_cache *c, const void *caller)
 	}
 }
 
-/* cpu_lock held, magazine empty: refills it; false when no memory. */
+/* Refills an empty magazine; false when no memory. */
 static noinline bool cpu_refill(struct kml_cache *c, struct kml_slab_cpu *cc)
 {
 	unsigned long flags = 0;
 
+	kml_lock_assert_held(&cc->cpu_lock);
 	kml_lock(&c->cache_lock, flags);
 	while (cc->cpu_avail < c->cache_cpu_batch) {
 		void *obj = slab_take(c);
@@ -1064,9 +1105,10 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 		  unsigned int debug, unsigned int kmalloc_max)
 {
 	struct kml_cache *boot, *self;
+	char name[KML_CACHE_NAME];
 	size_t dsize;
 	unsigned int i;
-	char name[KML_CACHE_NAME];
+	int err;
 
 	memset(sys, 0, sizeof(*sys));
 	if (kmalloc_max < 8192 || kmalloc_max > KML_KMALLOC_MAX_LIMIT ||
@@ -1077,6 +1119,7 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 	sys->sys_nr_cpus = kml_nr_cpus();
 	sys->sys_debug = debug & KML_SLAB_DEBUG;
 	sys->sys_kmalloc_max = kmalloc_max;
+	kml_mutex_init(&sys->sys_mutex);
 	kml_lock_init(&sys->sys_lock);
 
 	/* cache_cache, built in borrowed memory, then moved into itself. */
@@ -1084,17 +1127,15 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 	boot = kml_meta_zalloc(dsize);
 	if (!boot)
 		return -ENOMEM;
-	if (cache_setup(sys, boot, "kmem_cache", dsize, KML_CACHE_LINE, 0, NULL)) {
-		kml_meta_free(boot);
-		return -EINVAL;
-	}
+	err = cache_setup(sys, boot, "kmem_cache", dsize, KML_CACHE_LINE, 0, NULL);
+	if (err)
+		goto out_boot;
 	sys->sys_caches[0] = boot;
 	sys->sys_cache_cache = boot;
 	self = kml_slab_alloc(boot, false, kml_caller());
-	if (!self) {
-		kml_meta_free(boot);
-		return -ENOMEM;
-	}
+	err = -ENOMEM;
+	if (!self)
+		goto out_boot;
 	memcpy(self, boot, dsize);
 	sys->sys_caches[0] = self;
 	sys->sys_cache_cache = self;
@@ -1107,58 +1148,74 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 			snprintf(name, sizeof(name), "kmalloc-%uk", sz >> 10);
 		else
 			snprintf(name, sizeof(name), "kmalloc-%u", sz);
-		sys->sys_kmalloc[i] = kml_slab_create(sys, name, sz, 0, 0, NULL);
-		if (!sys->sys_kmalloc[i]) {
+		err = kml_slab_create(sys, name, sz, 0, 0, NULL, &sys->sys_kmalloc[i]);
+		if (err) {
 			kml_slab_exit(sys);
-			return -ENOMEM;
+			return err;
 		}
 	}
 	b->reclaim = kml_slab_reclaim;
 	b->reclaim_ctx = sys;
 	return 0;
+
+out_boot:
+	sys->sys_caches[0] = NULL;
+	sys->sys_cache_cache = NULL;
+	kml_meta_free(boot);
+	return err;
+}
+
+/* Gives every slab of @c back to the buddy allocator, objects or not. */
+static void free_all_slabs(struct kml_cache *c)
+{
+	unsigned long flags = 0;
+	int l;
+
+	kml_lock(&c->cache_lock, flags);
+	for (l = 0; l < 3; l++)
+		while (c->cache_list[l] != KML_NIL) {
+			u32 head = c->cache_list[l];
+
+			slab_list_del(c, head, l);
+			kml_buddy_free(c->cache_sys->sys_buddy, head, c->cache_order,
+				       KML_KIND_SLAB);
+		}
+	kml_unlock(&c->cache_lock, flags);
 }
 
 void kml_slab_exit(struct kml_slab_sys *sys)
 {
 	struct kml_cache *cc, *copy;
 	unsigned int id;
-	int l;
 
 	if (!sys->sys_cache_cache)
 		return;
 	sys->sys_buddy->reclaim = NULL;
-	for (id = KML_MAX_CACHES - 1; id > 0; id--)
-		if (sys->sys_caches[id])
-			kml_slab_destroy(sys->sys_caches[id]);
-	/* Caches destroyed with live objects keep their slabs: free them. */
-	for (id = 1; id < KML_MAX_CACHES; id++) {
+	/*
+	 * Every cache goes; one destroyed with live objects keeps its slabs
+	 * (reported): free them too, since the region goes.
+	 */
+	for (id = KML_MAX_CACHES - 1; id > 0; id--) {
 		struct kml_cache *c = sys->sys_caches[id];
 
-		if (!c)
+		if (!c || !kml_slab_destroy(c))
 			continue;
-		for (l = 0; l < 3; l++)
-			while (c->cache_list[l] != KML_NIL) {
-				u32 head = c->cache_list[l];
-
-				slab_list_del(c, head, l);
-				kml_buddy_free(sys->sys_buddy, head, c->cache_order, KML_KIND_SLAB);
-			}
+		free_all_slabs(c);
 		sys->sys_caches[id] = NULL;
 	}
-	/* cache_cache lives in its own slabs: work from a copy to free them. */
+	/*
+	 * cache_cache lives in its own slabs: free them from a copy of its
+	 * descriptor (with a lock of its own), since the first of them holds
+	 * the descriptor itself.
+	 */
 	cc = sys->sys_cache_cache;
 	shrink(cc, false);
 	copy = kml_meta_zalloc(desc_size(sys->sys_nr_cpus));
 	if (!copy)
 		return;		/* its slabs stay allocated: reported at unload */
 	memcpy(copy, cc, desc_size(sys->sys_nr_cpus));
-	for (l = 0; l < 3; l++)
-		while (copy->cache_list[l] != KML_NIL) {
-			u32 head = copy->cache_list[l];
-
-			slab_list_del(copy, head, l);
-			kml_buddy_free(sys->sys_buddy, head, copy->cache_order, KML_KIND_SLAB);
-		}
+	kml_lock_init(&copy->cache_lock);
+	free_all_slabs(copy);
 	kml_meta_free(copy);
 	sys->sys_caches[0] = NULL;
 	sys->sys_cache_cache = NULL;
@@ -1193,6 +1250,43 @@ void kml_slab_stats(struct kml_cache *c, struct kml_cache_stats *st)
 	kml_unlock(&c->cache_lock, flags);
 }
 
+void kml_slab_geometry(struct kml_cache *c, struct kml_cache_geometry *g)
+{
+	g->name = c->cache_name;
+	g->id = c->cache_id;
+	g->object_size = c->cache_object_size;
+	g->size = c->cache_size;
+	g->align = c->cache_align;
+	g->order = c->cache_order;
+	g->objs = c->cache_objs;
+	g->waste = (KML_PAGE_SIZE << c->cache_order) - c->cache_objs * c->cache_size;
+	g->colours = c->cache_colours;
+	g->free_off = c->cache_free_off;
+	g->track_off = c->cache_track_off;
+	g->cpu_limit = c->cache_cpu_limit;
+	g->cpu_batch = c->cache_cpu_batch;
+	g->empty_max = c->cache_empty_max;
+	g->flags = c->cache_flags;
+	g->ctor = c->cache_ctor;
+	g->dead = KML_READ(c->cache_dead);
+}
+
+unsigned int kml_slab_object_size(struct kml_cache *c)
+{
+	return c->cache_object_size;
+}
+
+void kml_slab_sys_stats(struct kml_slab_sys *sys, struct kml_slab_sys_stats *st)
+{
+	unsigned long flags = 0;
+
+	kml_lock(&sys->sys_lock, flags);
+	st->large_allocs = sys->sys_large_allocs;
+	st->large_frees = sys->sys_large_frees;
+	st->bad_frees = sys->sys_bad_frees;
+	kml_unlock(&sys->sys_lock, flags);
+}
+
 #define VALIDATE_SHOW	16
 
 struct validation {
@@ -1215,12 +1309,13 @@ static __printf(3, 4) void violation(struct validation *v, struct kml_cache *c,
 	v->pr(v->ctx, "%s: %s\n", c->cache_name, buf);
 }
 
-/* cache_lock held: one slab's descriptor, free list and objects. */
+/* One slab's descriptor, free list and objects. */
 static void validate_slab(struct validation *v, struct kml_cache *c, u32 head, int l)
 {
 	unsigned int used = pg(c, head)->pg_flags, free = 0, i;
 	u16 tag = KML_READ(c->cache_sys->sys_buddy->pages[head].pg_tag);
 
+	kml_lock_assert_held(&c->cache_lock);
 	if (tag != KML_TAG(KML_PG_ALLOC, KML_KIND_SLAB, c->cache_order) ||
 	    pg(c, head)->pg_private != c->cache_id) {
 		violation(v, c, "slab at page %u: tag %#x, cache id %u", head, tag,

@@ -8,13 +8,7 @@
 
 #include "buddy.h"
 
-/* Cache flags (kml_slab_create); the debug ones as slub_debug=FZPU. */
-#define KML_SLAB_CONSISTENCY	0x01	/* F: full checks on free */
-#define KML_SLAB_RED_ZONE	0x02	/* Z: guard bytes after each object */
-#define KML_SLAB_POISON		0x04	/* P: fill free objects with 0x6b */
-#define KML_SLAB_STORE_USER	0x08	/* U: last alloc and free owner */
-#define KML_SLAB_DEBUG		0x0f
-#define KML_SLAB_HWCACHE_ALIGN	0x10	/* align objects to cache lines */
+#include "../include/kmemlab_flags.h"	/* KML_SLAB_*: the cache flags */
 
 /* The kernel's poison values (include/linux/poison.h). */
 #define KML_POISON_FREE		0x6b
@@ -86,7 +80,13 @@ struct kml_slab_sys {
 	unsigned int sys_nr_cpus;
 	unsigned int sys_debug;		/* flags forced on every cache */
 	unsigned int sys_kmalloc_max;	/* largest general cache */
-	kml_lock_t sys_lock;		/* sys_caches */
+	/*
+	 * The cache table: entries change under both sys_mutex and sys_lock.
+	 * Walks in process context hold sys_mutex (and may sleep); reclaim,
+	 * which runs in any context, only ever tries sys_lock.
+	 */
+	kml_mutex_t sys_mutex;
+	kml_lock_t sys_lock;		/* sys_caches, and the counters below */
 	struct kml_cache *sys_caches[KML_MAX_CACHES];	/* by cache_id */
 	struct kml_cache *sys_cache_cache;	/* describes itself, id 0 */
 	struct kml_cache *sys_kmalloc[20];	/* general caches by index */
@@ -98,10 +98,21 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 		  unsigned int debug, unsigned int kmalloc_max);
 void kml_slab_exit(struct kml_slab_sys *sys);
 
-struct kml_cache *kml_slab_create(struct kml_slab_sys *sys, const char *name,
-				  unsigned int size, unsigned int align,
-				  unsigned int flags, void (*ctor)(void *));
-/* 0, or -EBUSY when objects still lived (each reported, slabs kept). */
+/*
+ * A new cache in *@cp; 0, or -EINVAL (bad size, align or flags), -EEXIST
+ * (the name is taken), -ENOSPC (the table is full), -ENOMEM. May sleep.
+ */
+int kml_slab_create(struct kml_slab_sys *sys, const char *name, unsigned int size,
+		    unsigned int align, unsigned int flags, void (*ctor)(void *),
+		    struct kml_cache **cp);
+/*
+ * Calls @fn for every cache in id order, holding the table's mutex (so no
+ * cache comes or goes meanwhile; @fn may sleep, and must not create or
+ * destroy caches). Stops at a non-zero return and returns it.
+ */
+int kml_slab_for_each(struct kml_slab_sys *sys, int (*fn)(struct kml_cache *c, void *arg),
+		      void *arg);
+/* 0, or -EBUSY when objects still lived (each reported, slabs kept). May sleep. */
 int kml_slab_destroy(struct kml_cache *c);
 /* @caller: whom owner tracking records (the API's caller). */
 void *kml_slab_alloc(struct kml_cache *c, bool zero, const void *caller);
@@ -131,5 +142,25 @@ struct kml_cache_stats {
 };
 
 void kml_slab_stats(struct kml_cache *c, struct kml_cache_stats *st);
+
+/* A cache's layout and tunables, as debugfs geometry shows them. */
+struct kml_cache_geometry {
+	const char *name;		/* lives as long as the cache */
+	unsigned int id;		/* its index in the cache table */
+	unsigned int object_size, size, align, order, objs, waste, colours;
+	unsigned int free_off, track_off, cpu_limit, cpu_batch, empty_max, flags;
+	void (*ctor)(void *obj);
+	bool dead;			/* destroyed while objects lived */
+};
+
+void kml_slab_geometry(struct kml_cache *c, struct kml_cache_geometry *g);
+unsigned int kml_slab_object_size(struct kml_cache *c);
+
+/* The kmalloc family's counters beyond the caches. */
+struct kml_slab_sys_stats {
+	unsigned long large_allocs, large_frees, bad_frees;
+};
+
+void kml_slab_sys_stats(struct kml_slab_sys *sys, struct kml_slab_sys_stats *st);
 
 #endif /* KML_SLAB_H */

@@ -10,7 +10,9 @@
 
 #include <linux/gfp.h>
 #include <linux/mm_types.h>
-#include "../core/slab.h"	/* struct kml_cache, KML_SLAB_* flags */
+#include "kmemlab_flags.h"	/* KML_SLAB_* */
+
+struct kml_cache;		/* a cache; opaque */
 
 /* Page allocator: blocks of 2^order pages, order <= kmemlab's max_order. */
 struct page *kml_alloc_pages(gfp_t gfp, unsigned int order);

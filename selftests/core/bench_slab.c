@@ -20,8 +20,7 @@ int main(int argc, char **argv)
 	if (!kml_host_arena || kml_buddy_init(&b, 2048, 10) ||
 	    kml_slab_init(&sys, &b, 0, 8192))
 		return 1;
-	c = kml_slab_create(&sys, "bench64", 64, 0, 0, NULL);
-	if (!c)
+	if (kml_slab_create(&sys, "bench64", 64, 0, 0, NULL, &c))
 		return 1;
 	kml_slab_free(c, kml_slab_alloc(c, false, NULL), NULL);	/* warm */
 	for (i = 0; i < n; i++)

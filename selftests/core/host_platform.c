@@ -8,6 +8,7 @@
 unsigned long kml_host_errors;
 static unsigned int next_slot;
 __thread unsigned int kml_host_slot = ~0u;
+__thread char kml_host_me;	/* its address names the thread: lock owners */
 
 unsigned int kml_host_cpu_first(void)
 {

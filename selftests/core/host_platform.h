@@ -22,29 +22,49 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 
-struct kml_host_lock { int locked; };
+/*
+ * A spinlock that knows its owner (a thread-local address), so that
+ * kml_lock_assert_held can check it. kml_mutex_t is the same lock: the
+ * host tests need its exclusion, not its sleeping.
+ */
+struct kml_host_lock { const void *owner; };
 #define kml_lock_t struct kml_host_lock
+#define kml_mutex_t struct kml_host_lock
+extern __thread char kml_host_me;
 
 static inline void kml_lock_init(kml_lock_t *l)
 {
-	l->locked = 0;
+	l->owner = NULL;
+}
+
+static inline bool kml_lock_try(kml_lock_t *l)
+{
+	const void *none = NULL;
+
+	return __atomic_compare_exchange_n(&l->owner, &none, (const void *)&kml_host_me, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
 static inline void kml_lock_acquire(kml_lock_t *l)
 {
-	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+	while (!kml_lock_try(l))
+		while (__atomic_load_n(&l->owner, __ATOMIC_RELAXED))
 			__builtin_ia32_pause();
 }
 
 static inline void kml_lock_release(kml_lock_t *l)
 {
-	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->owner, NULL, __ATOMIC_RELEASE);
 }
 
 #define kml_lock(l, flags)		do { (void)(flags); kml_lock_acquire(l); } while (0)
-#define kml_trylock(l, flags)		((void)(flags), !__atomic_exchange_n(&(l)->locked, 1, __ATOMIC_ACQUIRE))
+#define kml_trylock(l, flags)		((void)(flags), kml_lock_try(l))
 #define kml_unlock(l, flags)		do { (void)(flags); kml_lock_release(l); } while (0)
+#define kml_mutex_init(m)		kml_lock_init(m)
+#define kml_mutex_lock(m)		kml_lock_acquire(m)
+#define kml_mutex_unlock(m)		kml_lock_release(m)
+#define kml_lock_assert_held(l)		do { if (KML_DEBUG >= 1) \
+	KML_ASSERT(__atomic_load_n(&(l)->owner, __ATOMIC_RELAXED) == &kml_host_me); } while (0)
 
 /* Host CPU slots: each thread picks one on first use, round robin. */
 extern __thread unsigned int kml_host_slot;

@@ -11,6 +11,15 @@
 
 #define NPAGES	2048	/* 8 MiB: two order-10 blocks */
 
+/* kml_slab_create's cache, or NULL whatever the error. */
+static struct kml_cache *create(struct kml_slab_sys *sys, const char *name, unsigned int size,
+				unsigned int align, unsigned int flags, void (*ctor)(void *))
+{
+	struct kml_cache *c;
+
+	return kml_slab_create(sys, name, size, align, flags, ctor, &c) ? NULL : c;
+}
+
 FIXTURE(slab) {
 	struct kml_buddy b;
 	struct kml_slab_sys sys;
@@ -51,7 +60,7 @@ static u32 cache_of(struct kml_slab_sys *sys, const void *p)
 TEST_F(slab, cache_cache_describes_itself)
 {
 	struct kml_cache *cc = self->sys.sys_cache_cache;
-	struct kml_cache *c = kml_slab_create(&self->sys, "thing", 100, 0, 0, NULL);
+	struct kml_cache *c = create(&self->sys, "thing", 100, 0, 0, NULL);
 
 	ASSERT_NE(NULL, c);
 	EXPECT_STREQ("kmem_cache", cc->cache_name);
@@ -93,7 +102,7 @@ TEST_F(slab, general_caches_as_linux)
 
 TEST_F(slab, slabs_grow_fill_colour_and_reap)
 {
-	struct kml_cache *c = kml_slab_create(&self->sys, "c200", 200, 0, 0, NULL);
+	struct kml_cache *c = create(&self->sys, "c200", 200, 0, 0, NULL);
 	unsigned int per, i, offs[3];
 	void *objs[64];
 	struct kml_cache_stats st;
@@ -139,7 +148,7 @@ static void ctor(void *obj)
 
 TEST_F(slab, constructor_runs_once_per_object)
 {
-	struct kml_cache *c = kml_slab_create(&self->sys, "ctor", 64, 0, 0, ctor);
+	struct kml_cache *c = create(&self->sys, "ctor", 64, 0, 0, ctor);
 	unsigned int i;
 	void *o;
 
@@ -205,8 +214,8 @@ TEST_F(slab, kmalloc_family)
 
 TEST_F(slab, wrong_pointers_are_refused)
 {
-	struct kml_cache *a = kml_slab_create(&self->sys, "a", 64, 0, 0, NULL);
-	struct kml_cache *b = kml_slab_create(&self->sys, "b", 64, 0, 0, NULL);
+	struct kml_cache *a = create(&self->sys, "a", 64, 0, 0, NULL);
+	struct kml_cache *b = create(&self->sys, "b", 64, 0, 0, NULL);
 	char *o = kml_slab_alloc(a, false, NULL);
 
 	ASSERT_NE(NULL, o);
@@ -223,7 +232,7 @@ TEST_F(slab, wrong_pointers_are_refused)
 
 TEST_F(slab, debug_detects_misuse)
 {
-	struct kml_cache *c = kml_slab_create(&self->sys, "dbg", 40, 0, KML_SLAB_DEBUG, NULL);
+	struct kml_cache *c = create(&self->sys, "dbg", 40, 0, KML_SLAB_DEBUG, NULL);
 	unsigned long e0 = kml_host_errors;
 	u8 *o, *p;
 
@@ -265,7 +274,7 @@ TEST_F(slab, debug_detects_misuse)
 /* A double free after the red zone was overwritten is still a double free. */
 TEST_F(slab, double_free_after_red_zone_overwrite)
 {
-	struct kml_cache *c = kml_slab_create(&self->sys, "rz", 40, 0, KML_SLAB_RED_ZONE, NULL);
+	struct kml_cache *c = create(&self->sys, "rz", 40, 0, KML_SLAB_RED_ZONE, NULL);
 	u8 *x, *y, *z;
 
 	ASSERT_NE(NULL, c);
@@ -297,11 +306,16 @@ TEST_F(slab, ksize_and_krealloc_refuse_interior_pointers)
 
 TEST_F(slab, cache_names_are_unique)
 {
-	struct kml_cache *a = kml_slab_create(&self->sys, "same", 64, 0, 0, NULL);
+	struct kml_cache *a = create(&self->sys, "same", 64, 0, 0, NULL), *c = (void *)1;
 
 	ASSERT_NE(NULL, a);
-	EXPECT_EQ(NULL, kml_slab_create(&self->sys, "same", 32, 0, 0, NULL));
-	EXPECT_EQ(NULL, kml_slab_create(&self->sys, "kmalloc-64", 64, 0, 0, NULL));
+	EXPECT_EQ(NULL, create(&self->sys, "same", 32, 0, 0, NULL));
+	EXPECT_EQ(NULL, create(&self->sys, "kmalloc-64", 64, 0, 0, NULL));
+	/* The errno says why, and nothing is handed out. */
+	EXPECT_EQ(-EEXIST, kml_slab_create(&self->sys, "same", 32, 0, 0, NULL, &c));
+	EXPECT_EQ(NULL, c);
+	EXPECT_EQ(-EINVAL, kml_slab_create(&self->sys, "odd", 64, 3, 0, NULL, &c));
+	EXPECT_EQ(NULL, c);
 	EXPECT_EQ(0, kml_slab_destroy(a));
 }
 
@@ -323,7 +337,7 @@ TEST_F(slab, global_debug_flags_apply_to_kmalloc)
 
 TEST_F(slab, reclaim_when_the_buddy_runs_short)
 {
-	struct kml_cache *c = kml_slab_create(&self->sys, "r", 512, 0, 0, NULL);
+	struct kml_cache *c = create(&self->sys, "r", 512, 0, 0, NULL);
 	void *objs[2048];
 	u32 pages[NPAGES];
 	unsigned int i, n = 0, got;
@@ -355,9 +369,9 @@ TEST_F(slab, random_against_model)
 	struct kml_cache *caches[3];
 	unsigned int step, i;
 
-	caches[0] = kml_slab_create(&self->sys, "m24", 24, 0, 0, NULL);
-	caches[1] = kml_slab_create(&self->sys, "m300", 300, 64, KML_SLAB_HWCACHE_ALIGN, NULL);
-	caches[2] = kml_slab_create(&self->sys, "m5000", 5000, 0, 0, NULL);
+	caches[0] = create(&self->sys, "m24", 24, 0, 0, NULL);
+	caches[1] = create(&self->sys, "m300", 300, 64, KML_SLAB_HWCACHE_ALIGN, NULL);
+	caches[2] = create(&self->sys, "m5000", 5000, 0, 0, NULL);
 	memset(slot, 0, sizeof(slot));
 	srandom(99);
 	for (step = 0; step < STEPS; step++) {
@@ -452,7 +466,7 @@ TEST_F(slab, threads_free_each_others_objects)
 	pthread_t t[4];
 	uintptr_t i;
 
-	shared_cache = kml_slab_create(&self->sys, "shared", 128, 0, 0, NULL);
+	shared_cache = create(&self->sys, "shared", 128, 0, 0, NULL);
 	ASSERT_NE(NULL, shared_cache);
 	for (i = 0; i < 4; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, worker, (void *)(i + 1)));

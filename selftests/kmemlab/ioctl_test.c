@@ -112,7 +112,7 @@ TEST_F(dev, handles_belong_to_their_file)
 	EXPECT_EQ(-ENOENT, obj(other, KMEMLAB_IOC_CACHE_ALLOC, c, 0, 0));
 	EXPECT_EQ(-ENOENT, obj(other, KMEMLAB_IOC_CACHE_DESTROY, c, 0, 0));
 	/* A name is taken for every file. */
-	EXPECT_EQ(-EINVAL, create(other, "ioc-own", 64, 0));
+	EXPECT_EQ(-EEXIST, create(other, "ioc-own", 64, 0));
 	close(other);
 	EXPECT_EQ(0, obj(self->fd, KMEMLAB_IOC_CACHE_FREE, 0, o, 0));
 }
@@ -168,7 +168,7 @@ TEST_F(dev, bad_requests_fail_cleanly)
 	r.name = (uintptr_t)"ioc-bad";
 	r.align = 3;
 	EXPECT_EQ(-EINVAL, ioctl(self->fd, KMEMLAB_IOC_CACHE_CREATE, &r) ? -errno : 0);
-	EXPECT_EQ(-EINVAL, create(self->fd, "kmalloc-64", 64, 0));	/* taken */
+	EXPECT_EQ(-EEXIST, create(self->fd, "kmalloc-64", 64, 0));	/* taken */
 	EXPECT_EQ(-ENOENT, obj(self->fd, KMEMLAB_IOC_CACHE_ALLOC, 12345, 0, 0));
 	EXPECT_EQ(-ENOENT, obj(self->fd, KMEMLAB_IOC_KFREE, 0, 0, 0));
 	EXPECT_EQ(-EINVAL, create(self->fd, "..", 64, 0));

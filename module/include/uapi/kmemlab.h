@@ -41,7 +41,9 @@
 
 /*
  * name: user pointer to a NUL-terminated name of letters, digits, '-', '_'
- * and '.'. handle (out): the new cache's handle.
+ * and '.'. handle (out): the new cache's handle. Errors: EINVAL (bad name,
+ * size, align or flags), ENAMETOOLONG, EEXIST (a cache of that name exists,
+ * made by anyone), ENOSPC (the cache table is full), ENOMEM.
  */
 struct kmemlab_cache_req {
 	__u64 name;		/* in */
