@@ -23,7 +23,7 @@ static long slab_active(const char *cache)
 {
 	char line[512], name[64];
 	long active = -1, a;
-	FILE *f = fopen(DIR "slabinfo", "r");
+	FILE *f = fopen(KML_DEBUGFS "slabinfo", "r");
 
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%63s %ld", name, &a) == 2 && !strcmp(name, cache))
@@ -135,7 +135,7 @@ TEST(close_frees_everything)
 	EXPECT_LT(stat_of("free_pages"), before - 500);
 	close(fd);
 	EXPECT_EQ(-1, slab_active("ioc-close"));
-	f = fopen(DIR "drain", "w");
+	f = fopen(KML_DEBUGFS "drain", "w");
 	ASSERT_NE(NULL, f);
 	fputs("1", f);
 	fclose(f);
@@ -245,7 +245,7 @@ TEST(fuzz_100000_calls)
 	ksft_print_msg("%lu of 100000 calls succeeded\n", ok);
 	close(fds[0]);
 	close(fds[1]);
-	f = fopen(DIR "drain", "w");
+	f = fopen(KML_DEBUGFS "drain", "w");
 	ASSERT_NE(NULL, f);
 	fputs("1", f);
 	fclose(f);

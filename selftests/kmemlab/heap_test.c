@@ -38,7 +38,7 @@ static bool heap_of(pid_t pid, struct heap_line *h)
 {
 	char line[512], comm[64];
 	bool found = false;
-	FILE *f = fopen(DIR "heaps", "r");
+	FILE *f = fopen(KML_DEBUGFS "heaps", "r");
 	int p;
 
 	while (!found && f && fgets(line, sizeof(line), f))

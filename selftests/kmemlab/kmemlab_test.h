@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DIR "/sys/kernel/debug/kmemlab/"
+#define KML_DEBUGFS "/sys/kernel/debug/kmemlab/"
 
 /*
  * Time limits are for hangs, not for speed: each test gets 10 minutes
@@ -26,7 +26,7 @@ static inline long stat_of(const char *name)
 {
 	char line[256], key[128];
 	long v = -1, x;
-	FILE *f = fopen(DIR "stats", "r");
+	FILE *f = fopen(KML_DEBUGFS "stats", "r");
 
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%127s %ld", key, &x) == 2 && !strcmp(key, name))
@@ -39,7 +39,7 @@ static inline long stat_of(const char *name)
 /* Magazines flushed, empty slabs reaped, per-CPU pages back on the lists. */
 static inline void drain(void)
 {
-	FILE *f = fopen(DIR "drain", "w");
+	FILE *f = fopen(KML_DEBUGFS "drain", "w");
 
 	if (f) {
 		fputs("1\n", f);
@@ -51,7 +51,7 @@ static inline void drain(void)
 static inline bool validate_ok(void)
 {
 	char line[256];
-	FILE *f = fopen(DIR "validate", "r");
+	FILE *f = fopen(KML_DEBUGFS "validate", "r");
 	int good = 0, lines = 0;
 
 	while (f && fgets(line, sizeof(line), f)) {
