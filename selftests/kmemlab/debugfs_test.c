@@ -141,10 +141,12 @@ TEST(pagemap_covers_the_region_once)
 		long first, count;
 		unsigned int order;
 		char state[16];
+		int fields;
 
 		if (line[0] == '#')
 			continue;
-		ASSERT_EQ(4, sscanf(line, "%ld %ld %15s %u", &first, &count, state, &order));
+		fields = sscanf(line, "%ld %ld %15s %u", &first, &count, state, &order);
+		ASSERT_EQ(4, fields);
 		EXPECT_EQ(next, first);
 		EXPECT_LT(0, count);
 		EXPECT_GE(10u, order);

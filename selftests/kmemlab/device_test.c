@@ -202,7 +202,7 @@ TEST(fuzz_100000_calls)
 		union {
 			struct kmemlab_cache_req c;
 			struct kmemlab_obj_req o;
-			uint32_t w[16];
+			__u32 w[16];
 		} u;
 		void *arg = &u;
 		unsigned int i, r = random();
@@ -212,7 +212,7 @@ TEST(fuzz_100000_calls)
 		/* About half the calls are well-formed, so that state builds up. */
 		if (r % 2) {
 			unsigned long cmd = cmds[(r >> 1) % 8];
-			uint32_t small = random() % 64;
+			__u32 small = random() % 64;
 
 			memset(&u, 0, sizeof(u));
 			if (cmd == KMEMLAB_IOC_CACHE_CREATE) {
@@ -233,11 +233,21 @@ TEST(fuzz_100000_calls)
 			}
 		}
 		switch (r % 41) {
-		case 0: arg = NULL; break;
-		case 1: arg = unmapped; break;
-		case 2: arg = (void *)0xffffffff81000000ul; break;	/* kernel */
-		case 3: arg = (char *)&u + 1; break;			/* misaligned */
-		case 4: arg = (void *)-1L; break;
+		case 0:
+			arg = NULL;
+			break;
+		case 1:
+			arg = unmapped;
+			break;
+		case 2:
+			arg = (void *)0xffffffff81000000ul;	/* kernel */
+			break;
+		case 3:
+			arg = (char *)&u + 1;			/* misaligned */
+			break;
+		case 4:
+			arg = (void *)-1L;
+			break;
 		}
 		if (!ioctl(fds[(r >> 4) & 1], cmds[(r >> 1) % 8], arg))
 			ok++;

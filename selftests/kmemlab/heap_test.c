@@ -145,7 +145,8 @@ TEST_F(heap, brk_grow_shrink_query)
 	EXPECT_EQ(self->start, b);
 	EXPECT_EQ(self->start + 10000, sbrk_raw(self->fd, 0));
 	/* brk(2): an absolute break, unaligned is fine. */
-	ASSERT_EQ(0, brk_req(self->fd, KMEMLAB_BRK_SET, (uintptr_t)self->start + 5 * PG + 7, 0, &r));
+	ASSERT_EQ(0, brk_req(self->fd, KMEMLAB_BRK_SET, (uintptr_t)self->start + 5 * PG + 7, 0,
+			     &r));
 	EXPECT_EQ((uintptr_t)self->start + 10000, r.old_brk);
 	EXPECT_EQ((uintptr_t)self->start + 5 * PG + 7, r.new_brk);
 	/* The page holding the break is usable up to its end. */
@@ -625,7 +626,8 @@ TEST_F(heap, fork_without_room_breaks_only_the_child)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		volatile char c = p[0];
+		/* The read must happen: it is what gets SIGBUS. */
+		char c = __atomic_load_n(&p[0], __ATOMIC_RELAXED);
 
 		_exit(c == 'q' ? 0 : 1);
 	}
@@ -755,7 +757,7 @@ static const unsigned long cmds[] = {
 	_IOR(KMEMLAB_IOC_MAGIC, 7, struct kmemlab_brk), _IO(KMEMLAB_IOC_MAGIC, 7), 0, ~0UL,
 };
 
-static uint64_t xs(uint64_t *s)
+static __u64 xs(__u64 *s)
 {
 	*s ^= *s << 13;
 	*s ^= *s >> 7;
@@ -763,14 +765,14 @@ static uint64_t xs(uint64_t *s)
 	return *s;
 }
 
-static uint64_t fuzz_value(uint64_t *s)
+static __u64 fuzz_value(__u64 *s)
 {
-	static const uint64_t special[] = {
-		0, 1, 4095, 4096, 4097, 1 << 20, INT64_MAX, (uint64_t)INT64_MIN, ~0ULL,
+	static const __u64 special[] = {
+		0, 1, 4095, 4096, 4097, 1 << 20, INT64_MAX, (__u64)INT64_MIN, ~0ULL,
 		0xffffffff80000000ULL, 0xffff888000000000ULL, 0x7ffffffff000ULL,
 	};
 
-	return xs(s) % 2 ? special[xs(s) % (sizeof(special) / sizeof(special[0]))] : xs(s);
+	return xs(s) % 2 ? special[xs(s) % ARRAY_SIZE(special)] : xs(s);
 }
 
 /* The fuzzer gets 5 minutes: the debug kernel (KASAN, lockdep) is slow. */
@@ -787,7 +789,7 @@ FIXTURE_TEARDOWN(fuzz)
 
 TEST_F_TIMEOUT(fuzz, ioctl_fuzz, 900)
 {
-	uint64_t seed = 0x9e3779b97f4a7c15ULL, i, ok = 0;
+	__u64 seed = 0x9e3779b97f4a7c15ULL, i, ok = 0;
 	long before;
 	int fd, status;
 	pid_t pid;
@@ -806,8 +808,8 @@ TEST_F_TIMEOUT(fuzz, ioctl_fuzz, 900)
 		if (!s || buf == MAP_FAILED)
 			_exit(1);
 		for (i = 0; i < 100000; i++) {
-			unsigned long cmd = cmds[xs(&seed) % (sizeof(cmds) / sizeof(cmds[0]))];
-			uint64_t *w = (uint64_t *)buf;
+			unsigned long cmd = cmds[xs(&seed) % ARRAY_SIZE(cmds)];
+			__u64 *w = (__u64 *)buf;
 			void *arg;
 			int j;
 
@@ -815,10 +817,11 @@ TEST_F_TIMEOUT(fuzz, ioctl_fuzz, 900)
 				w[j] = fuzz_value(&seed);
 			if (xs(&seed) % 4 == 0) {
 				/* A mostly valid brk request, to move the break a lot. */
+				struct kmemlab_brk *req = (struct kmemlab_brk *)buf;
+
 				memset(buf, 0, 64);
-				((struct kmemlab_brk *)buf)->flags = KMEMLAB_BRK_ADD;
-				((struct kmemlab_brk *)buf)->incr = (int64_t)(xs(&seed) % (64 * PG)) -
-								    32 * (int64_t)PG;
+				req->flags = KMEMLAB_BRK_ADD;
+				req->incr = (int64_t)(xs(&seed) % (64 * PG)) - 32 * (int64_t)PG;
 				cmd = KMEMLAB_IOC_BRK;
 			}
 			switch (xs(&seed) % 8) {
@@ -841,9 +844,12 @@ TEST_F_TIMEOUT(fuzz, ioctl_fuzz, 900)
 				ok++;
 			if (xs(&seed) % 64 == 0) {
 				/* Mappings too: random sizes, offsets and partial unmaps. */
-				size_t len = (xs(&seed) % 32 + 1) * PG, off = xs(&seed) % len & ~(PG - 1);
+				size_t len = (xs(&seed) % 32 + 1) * PG;
+				size_t off = xs(&seed) % len & ~(PG - 1);
+				off_t at = xs(&seed) % 4 ? KMEMLAB_MMAP_CHUNK :
+					   fuzz_value(&seed) & ~(PG - 1);
 				char *c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-					       xs(&seed) % 4 ? KMEMLAB_MMAP_CHUNK : fuzz_value(&seed) & ~(PG - 1));
+					       at);
 
 				if (c != MAP_FAILED) {
 					touch(c, len, 0x22);

@@ -56,7 +56,7 @@ static inline bool validate_ok(void)
 
 	while (f && fgets(line, sizeof(line), f)) {
 		lines++;
-		good += strstr(line, ": ok") != NULL;
+		good += !!strstr(line, ": ok");
 	}
 	if (f)
 		fclose(f);
