@@ -18,21 +18,6 @@
 #include "kmemlab.h"
 #include "kmemlab_test.h"
 
-/* active_objs of a slabinfo row, or -1 when the cache is not listed. */
-static long slab_active(const char *cache)
-{
-	char line[512], name[64];
-	long active = -1, a;
-	FILE *f = fopen(KML_DEBUGFS "slabinfo", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %ld", name, &a) == 2 && !strcmp(name, cache))
-			active = a;
-	if (f)
-		fclose(f);
-	return active;
-}
-
 static int create(int fd, const char *name, unsigned int size, unsigned int flags)
 {
 	struct kmemlab_cache_req r = { .name = (uintptr_t)name, .size = size, .flags = flags };

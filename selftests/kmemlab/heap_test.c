@@ -100,17 +100,6 @@ static void touch(char *p, size_t len, int c)
 		p[i] = (char)c;
 }
 
-/* Every byte of [p, p + len) is c. */
-static bool all(const char *p, size_t len, int c)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != (char)c)
-			return false;
-	return true;
-}
-
 FIXTURE(heap) {
 	int fd;
 	char *start;

@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,17 +13,6 @@
 #include "kml.h"
 #include "kmemlab_test.h"
 #define PG 4096UL
-
-/* Every byte of [p, p + len) is c. */
-static bool all(const char *p, size_t len, int c)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != (char)c)
-			return false;
-	return true;
-}
 
 /* The shim: the calls' own semantics and errno. */
 TEST(shim_brk_sbrk_mmap_munmap)
