@@ -185,6 +185,7 @@ vm: image
 # module/compat.h is the one place that tests LINUX_VERSION_CODE (its job).
 lint: $(KSRC)/.stamp
 	@files=$$(git ls-files --cached --others --exclude-standard 'module/*.c' 'module/*.h' 'shim/*.c' 'shim/*.h' 'tools/*.c' \
+		'selftests/kmemlab/*.c' 'selftests/kmemlab/*.h' 'selftests/core/*.c' 'selftests/core/*.h' \
 		| grep -vx module/compat.h); \
 	perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --quiet -f $$files && \
 	perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --quiet \

@@ -217,6 +217,21 @@ TEST(validate_catches_corruption)
 	kml_buddy_destroy(&b);
 }
 
+/* Whether the model's npages (owner[]: 0 when free) have an aligned free run of 1 << order. */
+static bool model_fits(const u8 *owner, u32 npages, unsigned int order)
+{
+	u32 base, i;
+	bool fits = false;
+
+	for (base = 0; base < npages && !fits; base += 1u << order) {
+		fits = true;
+		for (i = 0; i < (1u << order); i++)
+			if (owner[base + i])
+				fits = false;
+	}
+	return fits;
+}
+
 /* Random alloc/free against a model that owns each page explicitly. */
 TEST(random_against_model)
 {
@@ -247,16 +262,7 @@ TEST(random_against_model)
 
 			if (idx == KML_NIL) {
 				/* Only when no aligned free run exists in the model. */
-				u32 base;
-				bool fits = false;
-
-				for (base = 0; base < NPAGES && !fits; base += 1u << order) {
-					fits = true;
-					for (i = 0; i < (1u << order); i++)
-						if (owner[base + i])
-							fits = false;
-				}
-				ASSERT_FALSE(fits);
+				ASSERT_FALSE(model_fits(owner, NPAGES, order));
 				continue;
 			}
 			ASSERT_EQ(0, idx & ((1u << order) - 1));

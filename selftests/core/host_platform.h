@@ -16,11 +16,17 @@
 #include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/types.h>
 
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+
+/* Attributes in the kernel's spellings, which is how checkpatch wants them. */
+#define KML_HOST_ATTR(...)		__attribute__((__VA_ARGS__))
+#define __printf(a, b)			KML_HOST_ATTR(__format__(printf, a, b))
+#define noinline			KML_HOST_ATTR(__noinline__)
 
 /*
  * A spinlock that knows its owner (a thread-local address), so that
@@ -87,23 +93,24 @@ static inline u16 kml_cmpxchg16(u16 *p, u16 old, u16 new)
 #define kml_meta_zalloc(size)		calloc(1, size)
 #define kml_meta_free(p)		free(p)
 extern unsigned long kml_host_errors;	/* kml_err() calls, for tests */
-#define kml_err(fmt, ...)		do { __atomic_fetch_add(&kml_host_errors, 1, __ATOMIC_RELAXED); \
-	fprintf(stderr, "kmemlab: " fmt, ##__VA_ARGS__); } while (0)
+#define kml_err(fmt, ...)						\
+	do {								\
+		__atomic_fetch_add(&kml_host_errors, 1, __ATOMIC_RELAXED);	\
+		fprintf(stderr, "kmemlab: " fmt, ##__VA_ARGS__);	\
+	} while (0)
 #define KML_ASSERT(cond)		do { if (!(cond)) { \
 	fprintf(stderr, "%s:%d: assertion '%s' failed\n", \
 		__FILE__, __LINE__, #cond); abort(); } } while (0)
-#define KML_CACHELINE			__attribute__((aligned(64)))
+#define KML_CACHELINE			KML_HOST_ATTR(__aligned__(64))
 #define KML_PAGE_SIZE			4096ul
 #define KML_CACHE_LINE			64
 #define kml_caller()			__builtin_return_address(0)
 #define KML_PS				"%p"
 #define kml_now()			((unsigned long)time(NULL))
 #define kml_pid()			((int)getpid())
-#define __printf(a, b)			__attribute__((format(printf, a, b)))
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)			(sizeof(a) / sizeof((a)[0]))
 #endif
-#define noinline			__attribute__((noinline))
 #define likely(x)			__builtin_expect(!!(x), 1)
 #define unlikely(x)			__builtin_expect(!!(x), 0)
 
@@ -113,7 +120,7 @@ extern unsigned long kml_host_errors;	/* kml_err() calls, for tests */
  */
 extern char *kml_host_arena;
 /* A kml_print_fn for the tests: validate's findings go to stderr. */
-void kml_host_print(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kml_host_print(void *ctx, const char *fmt, ...) __printf(2, 3);
 extern unsigned long kml_host_arena_pages;
 
 #endif /* KML_HOST_PLATFORM_H */

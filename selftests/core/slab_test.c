@@ -79,15 +79,16 @@ TEST_F(slab, general_caches_as_linux)
 		1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072 };
 	unsigned int i;
 
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		struct kml_cache *c = kml_slab_kmalloc_cache(&self->sys, sizes[i]);
 
 		ASSERT_NE(NULL, c);
 		EXPECT_EQ(sizes[i], c->cache_object_size);
 		/* one byte more goes to the next class */
-		if (i + 1 < sizeof(sizes) / sizeof(sizes[0])) {
-			EXPECT_EQ(sizes[i + 1],
-				  kml_slab_kmalloc_cache(&self->sys, sizes[i] + 1)->cache_object_size);
+		if (i + 1 < ARRAY_SIZE(sizes)) {
+			struct kml_cache *next = kml_slab_kmalloc_cache(&self->sys, sizes[i] + 1);
+
+			EXPECT_EQ(sizes[i + 1], next->cache_object_size);
 		}
 		/* waste stays under 1/8 of a slab */
 		EXPECT_GT((KML_PAGE_SIZE << c->cache_order) / 8,
@@ -126,6 +127,7 @@ TEST_F(slab, slabs_grow_fill_colour_and_reap)
 	EXPECT_NE(offs[1], offs[2]);
 	EXPECT_EQ(0, check(c));
 	for (i = 0; i < 3 * per; i++) {
+		/* Braced: a failed ASSERT ends the test here, not after the loop. */
 		ASSERT_EQ(0, kml_slab_free(c, objs[i], NULL));
 	}
 	/* Magazines hold some; shrinking returns everything to the buddy. */
@@ -344,6 +346,7 @@ TEST_F(slab, reclaim_when_the_buddy_runs_short)
 
 	ASSERT_NE(NULL, c);
 	for (i = 0; i < 2048; i++) {
+		/* Braced: a failed ASSERT ends the test here, not after the loop. */
 		ASSERT_NE(NULL, objs[i] = kml_slab_alloc(c, false, NULL));
 	}
 	for (i = 0; i < 2048; i++)
@@ -381,6 +384,7 @@ TEST_F(slab, random_against_model)
 			for (i = 0; i < slot[s].size; i++)
 				ASSERT_EQ(slot[s].fill, slot[s].p[i]);
 			if (slot[s].cache >= 0) {
+				/* Braced: the ASSERT is more than one statement. */
 				ASSERT_EQ(0, kml_slab_free(caches[slot[s].cache], slot[s].p, NULL));
 			} else {
 				kml_slab_kfree(&self->sys, slot[s].p, NULL);
@@ -396,6 +400,7 @@ TEST_F(slab, random_against_model)
 			if (!p)
 				continue;
 			if (k == 1) {
+				/* Braced: the ASSERT is more than one statement. */
 				ASSERT_EQ(0, (uintptr_t)p % 64);
 			}
 			slot[s].p = p;
@@ -423,7 +428,8 @@ TEST_F(slab, random_against_model)
 }
 
 static struct kml_cache *shared_cache;
-static void *volatile handoff[8];
+/* Exchanged with __atomic builtins; read plainly once the threads are joined. */
+static void *handoff[8];
 
 /* Each thread allocates, and frees both its own objects and others'. */
 static void *worker(void *arg)

@@ -66,7 +66,7 @@ TEST(buddyinfo_has_the_kernels_layout)
 
 	drain();
 	ASSERT_LT(0, max_order);
-	n = read_zone_line(DIR "buddyinfo", "kmemlab", ours, sizeof(ours), nr, 32);
+	n = read_zone_line(KML_DEBUGFS "buddyinfo", "kmemlab", ours, sizeof(ours), nr, 32);
 	ASSERT_EQ(max_order + 1, n);
 	for (i = 0; i < n; i++)
 		sum += nr[i] << i;
@@ -89,13 +89,13 @@ TEST(fragmentation_indices_follow_buddyinfo)
 	char *s, *p;
 
 	drain();
-	n = read_zone_line(DIR "buddyinfo", "kmemlab", line, sizeof(line), nr, 32);
+	n = read_zone_line(KML_DEBUGFS "buddyinfo", "kmemlab", line, sizeof(line), nr, 32);
 	ASSERT_LT(0, n);
 	for (o = 0; o < n; o++) {
 		pages += nr[o] << o;
 		blocks += nr[o];
 	}
-	s = slurp(DIR "extfrag_index");
+	s = slurp(KML_DEBUGFS "extfrag_index");
 	ASSERT_NE(NULL, s);
 	p = strstr(s, "kmemlab");
 	ASSERT_NE(NULL, p);
@@ -115,7 +115,7 @@ TEST(fragmentation_indices_follow_buddyinfo)
 			want = 1.0 - (1.0 + (double)pages / (1ul << o)) / blocks;
 		EXPECT_GE(0.0015, got > want ? got - want : want - got);
 	}
-	s = slurp(DIR "unusable_index");
+	s = slurp(KML_DEBUGFS "unusable_index");
 	p = strstr(s, "kmemlab") + strlen("kmemlab");
 	for (o = 0; o < n; o++) {
 		unsigned long fit = 0;
@@ -134,17 +134,19 @@ TEST(pagemap_covers_the_region_once)
 	long region = stat_of("region_pages"), next = 0, free_pages = 0;
 
 	drain();
-	s = slurp(DIR "pagemap");
+	s = slurp(KML_DEBUGFS "pagemap");
 	ASSERT_NE(NULL, s);
 	ASSERT_EQ(0, strncmp(s, "# kmemlab pagemap:", 18));
 	for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		long first, count;
 		unsigned int order;
 		char state[16];
+		int fields;
 
 		if (line[0] == '#')
 			continue;
-		ASSERT_EQ(4, sscanf(line, "%ld %ld %15s %u", &first, &count, state, &order));
+		fields = sscanf(line, "%ld %ld %15s %u", &first, &count, state, &order);
+		ASSERT_EQ(4, fields);
 		EXPECT_EQ(next, first);
 		EXPECT_LT(0, count);
 		EXPECT_GE(10u, order);
@@ -162,7 +164,7 @@ TEST(pagemap_covers_the_region_once)
 
 TEST(validate_is_clean)
 {
-	char *s = slurp(DIR "validate");
+	char *s = slurp(KML_DEBUGFS "validate");
 
 	ASSERT_NE(NULL, s);
 	EXPECT_STREQ("buddy: ok\nslab: ok\n", s);

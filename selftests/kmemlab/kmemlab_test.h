@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What the C suites share: kmemlab's debugfs stats, drain and validate. */
+/*
+ * What the C suites share: kmemlab's debugfs stats, slabinfo, drain and
+ * validate, and a check of memory contents.
+ */
 #ifndef KMEMLAB_TEST_H
 #define KMEMLAB_TEST_H
 
@@ -7,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DIR "/sys/kernel/debug/kmemlab/"
+#define KML_DEBUGFS "/sys/kernel/debug/kmemlab/"
 
 /*
  * Time limits are for hangs, not for speed: each test gets 10 minutes
@@ -21,12 +24,15 @@
 #define TEST_TIMEOUT_DEFAULT 600
 #endif
 
-/* A counter of debugfs stats ("name value" lines), or -1 when absent. */
-static inline long stat_of(const char *name)
+/*
+ * The number after name on the last line of a debugfs file that starts
+ * with name, or -1 when there is none.
+ */
+static inline long number_after(const char *file, const char *name)
 {
-	char line[256], key[128];
+	char line[512], key[128];
 	long v = -1, x;
-	FILE *f = fopen(DIR "stats", "r");
+	FILE *f = fopen(file, "r");
 
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%127s %ld", key, &x) == 2 && !strcmp(key, name))
@@ -36,10 +42,33 @@ static inline long stat_of(const char *name)
 	return v;
 }
 
+/* A counter of debugfs stats ("name value" lines), or -1 when absent. */
+static inline long stat_of(const char *name)
+{
+	return number_after(KML_DEBUGFS "stats", name);
+}
+
+/* active_objs of a slabinfo row, or -1 when the cache is not listed. */
+static inline long slab_active(const char *cache)
+{
+	return number_after(KML_DEBUGFS "slabinfo", cache);
+}
+
+/* Every byte of [p, p + len) is c. */
+static inline bool all(const char *p, size_t len, int c)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != (char)c)
+			return false;
+	return true;
+}
+
 /* Magazines flushed, empty slabs reaped, per-CPU pages back on the lists. */
 static inline void drain(void)
 {
-	FILE *f = fopen(DIR "drain", "w");
+	FILE *f = fopen(KML_DEBUGFS "drain", "w");
 
 	if (f) {
 		fputs("1\n", f);
@@ -51,12 +80,12 @@ static inline void drain(void)
 static inline bool validate_ok(void)
 {
 	char line[256];
-	FILE *f = fopen(DIR "validate", "r");
+	FILE *f = fopen(KML_DEBUGFS "validate", "r");
 	int good = 0, lines = 0;
 
 	while (f && fgets(line, sizeof(line), f)) {
 		lines++;
-		good += strstr(line, ": ok") != NULL;
+		good += !!strstr(line, ": ok");
 	}
 	if (f)
 		fclose(f);

@@ -4,17 +4,16 @@
 # the refusals (bad size, bad order, more than Linux can give) that must
 # leave nothing behind. Reloads kmemlab as it found it.
 . ./lib.sh
-P=/sys/module/kmemlab/parameters
-top_blocks() { awk -v t="$(stat max_order)" '/kmemlab/ { print $(5 + t) }' $D/buddyinfo; }
+top_blocks() { awk -v t="$(kml_stat max_order)" '/kmemlab/ { print $(5 + t) }' $D/buddyinfo; }
 load() { insmod /kmemlab/kmemlab.ko "$@" 2>/dev/null; }
 
 plan 8
-orig="region_mb=$(cat $P/region_mb) max_order=$(cat $P/max_order)"
+orig=$(kml_params)
 rmmod kmemlab || { echo "# cannot unload kmemlab"; exit 1; }
 
 load region_mb=4
 check "region_mb=4: 1024 pages, all free but the caches' descriptors" \
-	'[ "$(stat region_pages)" = 1024 ] && baseline && [ "$(stat free_pages)" -gt 1000 ] && clean'
+	'[ "$(kml_stat region_pages)" = 1024 ] && baseline && [ "$(kml_stat free_pages)" -gt 1000 ] && clean'
 rmmod kmemlab
 
 load max_order=3 region_mb=8
@@ -39,7 +38,7 @@ check "nothing leaked by the refusal (free memory $before -> $after kB)" \
 avail=$(awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo)
 if [ "$avail" -ge $(( (1024 + 160) * 1024 )) ]; then
 	before=$(memfree)
-	if load region_mb=1024 && [ "$(stat region_pages)" = 262144 ] && [ "$(top_blocks)" -ge 255 ]; then
+	if load region_mb=1024 && [ "$(kml_stat region_pages)" = 262144 ] && [ "$(top_blocks)" -ge 255 ]; then
 		dmesg | grep 'kmemlab: region 1024 MiB' | tail -n 1 | sed 's/^.*kmemlab: /# /'
 		rmmod kmemlab
 		after=$(memfree)
@@ -53,5 +52,5 @@ else
 	ok "region_mb=1024 # SKIP only $avail kB available (the suite runs with --mem 2G)"
 fi
 
-load $orig || { echo "# cannot reload kmemlab $orig"; exit 1; }
+kml_reload $orig || exit 1
 finish

@@ -10,11 +10,11 @@ rows_ok() {
 }
 
 plan 8
-kfree_before=$(stat misuse_kfree)
-k64_before=$(cstat kmalloc-64 errors)
+kfree_before=$(kml_stat misuse_kfree)
+k64_before=$(kml_cache_stat kmalloc-64 errors)
 test_module test_kmemlab_slab
 check "kfree of foreign pointers (2) and inside an object (1) refused and counted" \
-	'[ $(( $(stat misuse_kfree) - kfree_before )) = 3 ] && [ "$(cstat kmalloc-64 errors)" = "$k64_before" ] &&
+	'[ $(( $(kml_stat misuse_kfree) - kfree_before )) = 3 ] && [ "$(kml_cache_stat kmalloc-64 errors)" = "$k64_before" ] &&
 	 dmesg | grep -q "kfree(.*): not a pointer kmemlab.s kmalloc handed out (not the start of an object)"'
 dmesg | grep -A2 'test_debug: double free' | head -n 3 | sed 's/^.*kmemlab: /# /'
 check "a report names the cache, the object, and who allocated and freed it" \
@@ -34,8 +34,10 @@ check "slabinfo rows have /proc/slabinfo's fields, kmem_cache included" \
 	 [ "$(grep -c "^kmalloc-" /tmp/ours)" -ge 13 ] && ! grep -q "^test_" /tmp/ours'
 bad=
 for d in $D/slab/*; do
-	eval "$(awk '{ print $1 "=\"" $2 "\"" }' $d/geometry)"
-	[ $((objs_per_slab * size + waste_per_slab)) = $((4096 << order)) ] || bad="$bad $name"
+	g=$d/geometry
+	name=$(kml_field $g name)
+	[ $(($(kml_field $g objs_per_slab) * $(kml_field $g size) + $(kml_field $g waste_per_slab))) = \
+	  $((4096 << $(kml_field $g order))) ] || bad="$bad $name"
 	grep -q "^$name " /tmp/ours || bad="$bad $name(no slabinfo row)"
 done
 check "every cache's geometry adds up to its slab${bad:+, not:$bad}" '[ -z "$bad" ]'

@@ -22,6 +22,6 @@ done
 echo 1 >$D/drain
 slabs=$(awk 'NR > 2 && $1 != "kmem_cache" { n += $15 } END { print n + 0 }' $D/slabinfo)
 if [ "$slabs" = 0 ] && [ ! -d $D/slab/stress ]; then ok "every slab reaped"; else nok "every slab reaped: $slabs left"; fi
-if baseline; then ok "all memory back: $(stat free_pages) pages free, as after insmod"; else nok "all memory back: $(stat free_pages) of $(stat baseline_free_pages) pages free"; fi
+if baseline; then ok "all memory back: $(kml_stat free_pages) pages free, as after insmod"; else nok "all memory back: $(kml_stat free_pages) of $(kml_stat baseline_free_pages) pages free"; fi
 if clean; then ok "validate clean"; else nok "validate clean"; fi
 finish

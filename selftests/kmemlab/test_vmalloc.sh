@@ -6,7 +6,7 @@
 
 plan 6
 test_module test_kmemlab_vmalloc
-check "no area left behind" '[ -z "$(cat $D/vmallocinfo)" ] && [ "$(stat vmalloc_pages)" = 0 ]'
+check "no area left behind" '[ -z "$(cat $D/vmallocinfo)" ] && [ "$(kml_stat vmalloc_pages)" = 0 ]'
 
 insmod /kmemlab/kmemlab_hold.ko vmalloc_kb=1000
 # %pK: real addresses for root with kptr_restrict=1 (0 hashes them, and
@@ -24,9 +24,9 @@ check "one area of 250 pages" 'echo "$ours" | grep -Eq "^0x[0-9a-f]+-0x[0-9a-f]+
 check "range and size are the kernel's" '[ "$(echo "$ours" | awk "{ print \$1, \$2 }")" = "$(echo "$theirs" | awk "{ print \$1, \$2 }")" ]'
 rmmod kmemlab_hold
 check "vmallocinfo empty after vfree" '[ -z "$(cat $D/vmallocinfo)" ]'
-before=$(stat misuse_vfree)
+before=$(kml_stat misuse_vfree)
 # vfree of a pointer inside an area, then of the area twice: two refusals.
 insmod /kmemlab/kmemlab_hold.ko vmalloc_kb=8 double_free=1 && rmmod kmemlab_hold
 check "bad vfrees refused and counted, pages back" \
-	'[ $(( $(stat misuse_vfree) - before )) = 2 ] && [ "$(stat vmalloc_pages)" = 0 ] && clean'
+	'[ $(( $(kml_stat misuse_vfree) - before )) = 2 ] && [ "$(kml_stat vmalloc_pages)" = 0 ] && clean'
 finish

@@ -5,11 +5,11 @@
 . ./lib.sh
 
 plan 4
-region=$(stat region_pages)
+region=$(kml_stat region_pages)
 if baseline && clean; then
-	ok "initial state: $(stat free_pages) pages free as after insmod, validate clean"
+	ok "initial state: $(kml_stat free_pages) pages free as after insmod, validate clean"
 else
-	nok "initial state: $(stat free_pages) pages free, $(stat baseline_free_pages) after insmod"
+	nok "initial state: $(kml_stat free_pages) pages free, $(kml_stat baseline_free_pages) after insmod"
 fi
 before=$(memfree)
 if rmmod kmemlab; then ok "rmmod kmemlab"; else nok "rmmod kmemlab"; fi

@@ -18,21 +18,6 @@
 #include "kmemlab.h"
 #include "kmemlab_test.h"
 
-/* active_objs of a slabinfo row, or -1 when the cache is not listed. */
-static long slab_active(const char *cache)
-{
-	char line[512], name[64];
-	long active = -1, a;
-	FILE *f = fopen(DIR "slabinfo", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %ld", name, &a) == 2 && !strcmp(name, cache))
-			active = a;
-	if (f)
-		fclose(f);
-	return active;
-}
-
 static int create(int fd, const char *name, unsigned int size, unsigned int flags)
 {
 	struct kmemlab_cache_req r = { .name = (uintptr_t)name, .size = size, .flags = flags };
@@ -135,7 +120,7 @@ TEST(close_frees_everything)
 	EXPECT_LT(stat_of("free_pages"), before - 500);
 	close(fd);
 	EXPECT_EQ(-1, slab_active("ioc-close"));
-	f = fopen(DIR "drain", "w");
+	f = fopen(KML_DEBUGFS "drain", "w");
 	ASSERT_NE(NULL, f);
 	fputs("1", f);
 	fclose(f);
@@ -202,7 +187,7 @@ TEST(fuzz_100000_calls)
 		union {
 			struct kmemlab_cache_req c;
 			struct kmemlab_obj_req o;
-			uint32_t w[16];
+			__u32 w[16];
 		} u;
 		void *arg = &u;
 		unsigned int i, r = random();
@@ -212,7 +197,7 @@ TEST(fuzz_100000_calls)
 		/* About half the calls are well-formed, so that state builds up. */
 		if (r % 2) {
 			unsigned long cmd = cmds[(r >> 1) % 8];
-			uint32_t small = random() % 64;
+			__u32 small = random() % 64;
 
 			memset(&u, 0, sizeof(u));
 			if (cmd == KMEMLAB_IOC_CACHE_CREATE) {
@@ -233,11 +218,21 @@ TEST(fuzz_100000_calls)
 			}
 		}
 		switch (r % 41) {
-		case 0: arg = NULL; break;
-		case 1: arg = unmapped; break;
-		case 2: arg = (void *)0xffffffff81000000ul; break;	/* kernel */
-		case 3: arg = (char *)&u + 1; break;			/* misaligned */
-		case 4: arg = (void *)-1L; break;
+		case 0:
+			arg = NULL;
+			break;
+		case 1:
+			arg = unmapped;
+			break;
+		case 2:
+			arg = (void *)0xffffffff81000000ul;	/* kernel */
+			break;
+		case 3:
+			arg = (char *)&u + 1;			/* misaligned */
+			break;
+		case 4:
+			arg = (void *)-1L;
+			break;
 		}
 		if (!ioctl(fds[(r >> 4) & 1], cmds[(r >> 1) % 8], arg))
 			ok++;
@@ -245,7 +240,7 @@ TEST(fuzz_100000_calls)
 	ksft_print_msg("%lu of 100000 calls succeeded\n", ok);
 	close(fds[0]);
 	close(fds[1]);
-	f = fopen(DIR "drain", "w");
+	f = fopen(KML_DEBUGFS "drain", "w");
 	ASSERT_NE(NULL, f);
 	fputs("1", f);
 	fclose(f);
