@@ -69,8 +69,8 @@ static inline void kml_lock_release(kml_lock_t *l)
 #define kml_mutex_init(m)		kml_lock_init(m)
 #define kml_mutex_lock(m)		kml_lock_acquire(m)
 #define kml_mutex_unlock(m)		kml_lock_release(m)
-#define kml_lock_assert_held(l)		do { if (KML_DEBUG >= 1) \
-	KML_ASSERT(__atomic_load_n(&(l)->owner, __ATOMIC_RELAXED) == &kml_host_me); } while (0)
+#define kml_lock_assert_held(l) \
+	KML_DEBUG_ASSERT(__atomic_load_n(&(l)->owner, __ATOMIC_RELAXED) == &kml_host_me)
 
 /* Host CPU slots: each thread picks one on first use, round robin. */
 extern __thread unsigned int kml_host_slot;
