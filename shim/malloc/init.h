@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* libkmemlab-malloc: the environment, initialisation and fork handlers. */
+
+/* ---- initialisation --------------------------------------------------- */
+
+static bool env_size(const char *name, size_t *out)
+{
+	const char *s = getenv(name);
+	size_t v = 0;
+
+	if (!s || !*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (SIZE_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (size_t)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static void kmm_read_env(void)
+{
+	size_t v;
+	const char *s;
+
+	if (env_size("KMEMLAB_MALLOC_MMAP_THRESHOLD", &v) && v <= MMAP_THRESHOLD_MAX) {
+		mp.mmap_threshold = v;
+		mp.no_dyn_threshold = true;
+	}
+	if (env_size("KMEMLAB_MALLOC_TRIM_THRESHOLD", &v)) {
+		mp.trim_threshold = v;
+		mp.no_dyn_threshold = true;
+	}
+	if (env_size("KMEMLAB_MALLOC_TOP_PAD", &v)) {
+		mp.top_pad = v;
+		mp.no_dyn_threshold = true;
+	}
+	if (env_size("KMEMLAB_MALLOC_ARENA_MAX", &v) && v > 0)
+		mp.arena_max = v;
+	s = getenv("KMEMLAB_MALLOC_STATS");
+	kmm_stats_at_exit = s && s[0] == '1';
+}
+
+static __cold noinline void kmm_init(void)
+{
+	pthread_mutex_lock(&kmm_list_lock);
+	if (kmm_state == 0) {
+		kmm_pagesize = (size_t)sysconf(_SC_PAGESIZE);
+		kmm_be = kmm_backend_select();
+		if (!kmm_be) {
+			kmm_state = -1;
+		} else {
+			uintptr_t key = 0;
+
+			kmm_read_env();
+			kmm_exit_key_ok = !pthread_key_create(&kmm_exit_key, tc_thread_exit);
+			arena_init(&main_arena);
+			main_arena.attached = 1;
+			if (getrandom(&key, sizeof(key), GRND_NONBLOCK) != sizeof(key))
+				key = (uintptr_t)&key * 0x9e3779b97f4a7c15ULL;
+			kmm_tcache_key = key | 1;
+			thread_arena = &main_arena;
+			__atomic_store_n(&kmm_state, 1, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&kmm_list_lock);
+}
+
+static inline bool kmm_ready(void)
+{
+	if (likely(__atomic_load_n(&kmm_state, __ATOMIC_ACQUIRE) == 1))
+		return true;
+	if (kmm_state == 0)
+		kmm_init();
+	return kmm_state == 1;
+}
+
+/* ---- fork ------------------------------------------------------------- */
+
+static void kmm_fork_prepare(void)
+{
+	struct kmm_arena *a;
+
+	pthread_mutex_lock(&kmm_list_lock);
+	for (a = &main_arena; a; a = a->next)
+		kmm_lock(a);
+}
+
+static void kmm_fork_parent(void)
+{
+	struct kmm_arena *a;
+
+	for (a = &main_arena; a; a = a->next)
+		kmm_unlock(a);
+	pthread_mutex_unlock(&kmm_list_lock);
+}
+
+static void kmm_fork_child(void)
+{
+	struct kmm_arena *a;
+
+	kmm_free_list = NULL;
+	for (a = &main_arena; a; a = a->next) {
+		pthread_mutex_init(&a->lock, NULL);
+		a->attached = a == thread_arena;
+		if (a != &main_arena && a != thread_arena) {
+			a->next_free = kmm_free_list;
+			kmm_free_list = a;
+		}
+	}
+	pthread_mutex_init(&kmm_list_lock, NULL);
+}
