@@ -14,7 +14,7 @@ static void tidy_locked(struct kmm_arena *a)
 		if (csize(a->top) >= mp.trim_threshold)
 			systrim(a, mp.top_pad);
 	} else {
-		heap_trim(a);
+		heap_trim(a, mp.trim_threshold, mp.top_pad);
 	}
 	errno = saved;
 }

@@ -187,13 +187,7 @@ KMM_EXPORT int malloc_trim(size_t pad)
 		if (a == &main_arena) {
 			released |= systrim(a, pad);
 		} else {
-			size_t saved_pad = mp.top_pad, saved_trim = mp.trim_threshold;
-
-			mp.top_pad = pad;
-			mp.trim_threshold = 0;
-			heap_trim(a);
-			mp.top_pad = saved_pad;
-			mp.trim_threshold = saved_trim;
+			heap_trim(a, 0, pad);
 			released |= a->system_mem < before;
 		}
 		kmm_unlock(a);

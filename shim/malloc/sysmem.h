@@ -84,8 +84,11 @@ static void shrink_heap(struct kmm_heap *h, size_t by)
 		h->size -= by;
 }
 
-/* Non-main arena: unmap wholly free heaps, then shrink the top's heap. */
-static void heap_trim(struct kmm_arena *a)
+/*
+ * Non-main arena: unmap wholly free heaps, then, if the top has at least
+ * threshold bytes, shrink the top's heap so that pad bytes of it are left.
+ */
+static void heap_trim(struct kmm_arena *a, size_t threshold, size_t pad)
 {
 	struct kmm_heap *h = heap_of(a->top);
 	size_t top_size, extra;
@@ -107,11 +110,11 @@ static void heap_trim(struct kmm_arena *a)
 		a->top = top;
 		top->size = size | PREV_INUSE;
 	}
-	/* as the main arena: a top of trim_threshold is cut down to top_pad */
+	/* as the main arena: a top of threshold is cut down to pad */
 	top_size = csize(a->top);
-	if (top_size < mp.trim_threshold || top_size < MINSIZE + 1 + mp.top_pad)
+	if (top_size < threshold || top_size < MINSIZE + 1 + pad)
 		return;
-	extra = (top_size - MINSIZE - 1 - mp.top_pad) & ~(kmm_pagesize - 1);
+	extra = (top_size - MINSIZE - 1 - pad) & ~(kmm_pagesize - 1);
 	if (!extra)
 		return;
 	shrink_heap(h, extra);

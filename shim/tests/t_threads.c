@@ -145,5 +145,13 @@ int main(void)
 	ok(after.arena <= before.arena && after.uordblks <= before.uordblks + 4096,
 	   "100 more short-lived threads: no growth (arena %zu -> %zu, in use %zu -> %zu)",
 	   before.arena, after.arena, before.uordblks, after.uordblks);
+
+	/* the threads' arenas keep a free top of about top_pad each */
+	before = after;
+	i = malloc_trim(0);
+	after = mallinfo2();
+	ok(i == 1 && after.arena + 4096 * 2 < before.arena,
+	   "malloc_trim(0) gives back the free tops of every arena (arena %zu -> %zu)",
+	   before.arena, after.arena);
 	return tap_done();
 }
