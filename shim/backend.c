@@ -16,22 +16,11 @@
 
 #include "backend.h"
 #include "kml.h"
+#include "kmlsize.h"
 
 void kmm_puts(const char *s)
 {
-	size_t len = strlen(s);
-	ssize_t n;
-
-	while (len) {
-		n = write(STDERR_FILENO, s, len);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return;
-		}
-		s += n;
-		len -= n;
-	}
+	kml_puts(s);
 }
 
 /*

@@ -3,17 +3,25 @@
 
 /* ---- initialisation --------------------------------------------------- */
 
-static bool env_size(const char *name, size_t *out)
+/*
+ * A size (kmlsize.h: bytes, K, M or G) from the environment, from min to
+ * max: true with *out set. A bad value is reported once, by the one call
+ * at initialisation, and ignored; an empty one is taken as unset.
+ */
+static bool env_size(const char *name, size_t min, size_t max, const char *range, size_t *out)
 {
 	const char *s = getenv(name);
-	size_t v = 0;
+	size_t v;
 
 	if (!s || !*s)
 		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (SIZE_MAX - 9) / 10)
-			return false;
-		v = v * 10 + (size_t)(*s - '0');
+	if (kml_parse_size(s, &v)) {
+		kml_size_complain("kmemlab-malloc", name, s, KML_SIZE_WHY);
+		return false;
+	}
+	if (v < min || v > max) {
+		kml_size_complain("kmemlab-malloc", name, s, range);
+		return false;
 	}
 	*out = v;
 	return true;
@@ -24,19 +32,19 @@ static void kmm_read_env(void)
 	size_t v;
 	const char *s;
 
-	if (env_size("KMEMLAB_MALLOC_MMAP_THRESHOLD", &v) && v <= MMAP_THRESHOLD_MAX) {
+	if (env_size("KMEMLAB_MALLOC_MMAP_THRESHOLD", 0, MMAP_THRESHOLD_MAX, "more than 32M", &v)) {
 		mp.mmap_threshold = v;
 		mp.no_dyn_threshold = true;
 	}
-	if (env_size("KMEMLAB_MALLOC_TRIM_THRESHOLD", &v)) {
+	if (env_size("KMEMLAB_MALLOC_TRIM_THRESHOLD", 0, SIZE_MAX, "", &v)) {
 		mp.trim_threshold = v;
 		mp.no_dyn_threshold = true;
 	}
-	if (env_size("KMEMLAB_MALLOC_TOP_PAD", &v)) {
+	if (env_size("KMEMLAB_MALLOC_TOP_PAD", 0, SIZE_MAX, "", &v)) {
 		mp.top_pad = v;
 		mp.no_dyn_threshold = true;
 	}
-	if (env_size("KMEMLAB_MALLOC_ARENA_MAX", &v) && v > 0)
+	if (env_size("KMEMLAB_MALLOC_ARENA_MAX", 1, SIZE_MAX, "not at least 1", &v))
 		mp.arena_max = v;
 	s = getenv("KMEMLAB_MALLOC_STATS");
 	kmm_stats_at_exit = s && s[0] == '1';

@@ -20,6 +20,7 @@
 #include "../backend.h"
 #include "../compiler.h"
 #include "../kmemlab-malloc.h"
+#include "../kmlsize.h"
 
 #define KMM_EXPORT	__visible_default
 #define KMM_TLS		__tls_initial_exec
