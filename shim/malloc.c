@@ -108,4 +108,5 @@
 #include "malloc/thread.h"
 #include "malloc/init.h"
 #include "malloc/stats.h"
+#include "malloc/check.h"
 #include "malloc/api.h"

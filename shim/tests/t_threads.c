@@ -130,6 +130,7 @@ int main(void)
 	   ROUNDS, errors);
 	after = mallinfo2();
 	ok(after.hblks == 0, "every mmapped block was unmapped (%zu left)", after.hblks);
+	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent after the threads");
 
 	for (wave = 0; wave < 3; wave++) {
 		if (wave == 1)
@@ -153,5 +154,6 @@ int main(void)
 	ok(i == 1 && after.arena + 4096 * 2 < before.arena,
 	   "malloc_trim(0) gives back the free tops of every arena (arena %zu -> %zu)",
 	   before.arena, after.arena);
+	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent after malloc_trim");
 	return tap_done();
 }
