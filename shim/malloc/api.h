@@ -20,10 +20,10 @@ static void *arena_borrow(struct kmm_arena *a, size_t nb)
 	void *m;
 
 	for (b = &main_arena; b; b = __atomic_load_n(&b->next, __ATOMIC_ACQUIRE)) {
-		if (b == a || pthread_mutex_trylock(&b->lock))
+		if (b == a || !kmm_mutex_trylock(&b->lock))
 			continue;
 		m = arena_malloc(b, nb, AM_FREE);
-		pthread_mutex_unlock(&b->lock);
+		kmm_mutex_unlock(&b->lock);
 		if (m)
 			return m;
 	}
@@ -33,7 +33,7 @@ static void *arena_borrow(struct kmm_arena *a, size_t nb)
 static void *arena_alloc(size_t nb)
 {
 	struct kmm_arena *a = arena_get(), *b;
-	bool borrow = !__libc_single_threaded && nb < mp.mmap_threshold &&
+	bool borrow = !kmm_single_threaded() && nb < mp.mmap_threshold &&
 		      main_arena.next;
 	void *m;
 
@@ -418,7 +418,7 @@ KMM_EXPORT void *aligned_alloc(size_t align, size_t n)
 
 static size_t pagesize(void)
 {
-	return kmm_pagesize ? kmm_pagesize : (size_t)sysconf(_SC_PAGESIZE);
+	return kmm_pagesize ? kmm_pagesize : kmm_page_size();
 }
 
 KMM_EXPORT void *valloc(size_t n)
@@ -467,7 +467,7 @@ KMM_EXPORT void *__libc_pvalloc(size_t n) __alias(pvalloc) __copy(pvalloc);
 
 __attribute__((constructor)) static void kmm_ctor(void)
 {
-	pthread_atfork(kmm_fork_prepare, kmm_fork_parent, kmm_fork_child);
+	kmm_atfork(kmm_fork_prepare, kmm_fork_parent, kmm_fork_child);
 	kmm_ready();
 }
 

@@ -23,7 +23,7 @@ static size_t arena_limit(void)
 
 	if (mp.arena_max)
 		return mp.arena_max;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
+	n = kmm_online_cpus();
 	return 8 * (size_t)(n > 0 ? n : 1);
 }
 
@@ -37,7 +37,7 @@ static struct kmm_arena *new_arena(void)
 		return NULL;
 	a = (struct kmm_arena *)(h + 1);
 	memset(a, 0, sizeof(*a));
-	pthread_mutex_init(&a->lock, NULL);
+	kmm_mutex_init(&a->lock);
 	arena_init(a);
 	a->flag = NON_MAIN_ARENA;
 	a->contiguous = false;
@@ -78,7 +78,7 @@ static __cold noinline struct kmm_arena *arena_attach(void)
 {
 	struct kmm_arena *a;
 
-	pthread_mutex_lock(&kmm_list_lock);
+	kmm_mutex_lock(&kmm_list_lock);
 	a = take_free_arena();
 	if (!a && mp.narenas < arena_limit())
 		a = new_arena();
@@ -87,7 +87,7 @@ static __cold noinline struct kmm_arena *arena_attach(void)
 		kmm_next_reuse = a->next;
 	}
 	a->attached++;
-	pthread_mutex_unlock(&kmm_list_lock);
+	kmm_mutex_unlock(&kmm_list_lock);
 	thread_arena = a;
 	return a;
 }
@@ -98,12 +98,12 @@ static void kmm_detach_arena(void)
 
 	if (!a)
 		return;
-	pthread_mutex_lock(&kmm_list_lock);
+	kmm_mutex_lock(&kmm_list_lock);
 	if (a->attached && --a->attached == 0 && a != &main_arena) {
 		a->next_free = kmm_free_list;
 		kmm_free_list = a;
 	}
-	pthread_mutex_unlock(&kmm_list_lock);
+	kmm_mutex_unlock(&kmm_list_lock);
 	thread_arena = &main_arena;
 }
 

@@ -10,7 +10,7 @@
  */
 static bool env_size(const char *name, size_t min, size_t max, const char *range, size_t *out)
 {
-	const char *s = getenv(name);
+	const char *s = kmm_getenv(name);
 	size_t v;
 
 	if (!s || !*s)
@@ -46,15 +46,15 @@ static void kmm_read_env(void)
 	}
 	if (env_size("KMEMLAB_MALLOC_ARENA_MAX", 1, SIZE_MAX, "not at least 1", &v))
 		mp.arena_max = v;
-	s = getenv("KMEMLAB_MALLOC_STATS");
+	s = kmm_getenv("KMEMLAB_MALLOC_STATS");
 	kmm_stats_at_exit = s && s[0] == '1';
 }
 
 static __cold noinline void kmm_init(void)
 {
-	pthread_mutex_lock(&kmm_list_lock);
+	kmm_mutex_lock(&kmm_list_lock);
 	if (kmm_state == 0) {
-		kmm_pagesize = (size_t)sysconf(_SC_PAGESIZE);
+		kmm_pagesize = kmm_page_size();
 		kmm_be = kmm_backend_select();
 		if (!kmm_be) {
 			kmm_state = -1;
@@ -62,17 +62,17 @@ static __cold noinline void kmm_init(void)
 			uintptr_t key = 0;
 
 			kmm_read_env();
-			kmm_exit_key_ok = !pthread_key_create(&kmm_exit_key, tc_thread_exit);
+			kmm_exit_key_ok = kmm_key_create(&kmm_exit_key, tc_thread_exit);
 			arena_init(&main_arena);
 			main_arena.attached = 1;
-			if (getrandom(&key, sizeof(key), GRND_NONBLOCK) != sizeof(key))
+			if (!kmm_random(&key, sizeof(key)))
 				key = (uintptr_t)&key * 0x9e3779b97f4a7c15ULL;
 			kmm_tcache_key = key | 1;
 			thread_arena = &main_arena;
 			__atomic_store_n(&kmm_state, 1, __ATOMIC_RELEASE);
 		}
 	}
-	pthread_mutex_unlock(&kmm_list_lock);
+	kmm_mutex_unlock(&kmm_list_lock);
 }
 
 static inline bool kmm_ready(void)
@@ -90,7 +90,7 @@ static void kmm_fork_prepare(void)
 {
 	struct kmm_arena *a;
 
-	pthread_mutex_lock(&kmm_list_lock);
+	kmm_mutex_lock(&kmm_list_lock);
 	for (a = &main_arena; a; a = a->next)
 		kmm_lock(a);
 }
@@ -101,7 +101,7 @@ static void kmm_fork_parent(void)
 
 	for (a = &main_arena; a; a = a->next)
 		kmm_unlock(a);
-	pthread_mutex_unlock(&kmm_list_lock);
+	kmm_mutex_unlock(&kmm_list_lock);
 }
 
 static void kmm_fork_child(void)
@@ -110,12 +110,12 @@ static void kmm_fork_child(void)
 
 	kmm_free_list = NULL;
 	for (a = &main_arena; a; a = a->next) {
-		pthread_mutex_init(&a->lock, NULL);
+		kmm_mutex_init(&a->lock);
 		a->attached = a == thread_arena;
 		if (a != &main_arena && a != thread_arena) {
 			a->next_free = kmm_free_list;
 			kmm_free_list = a;
 		}
 	}
-	pthread_mutex_init(&kmm_list_lock, NULL);
+	kmm_mutex_init(&kmm_list_lock);
 }

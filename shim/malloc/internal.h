@@ -3,24 +3,9 @@
  * libkmemlab-malloc: constants, chunk, arena and tcache layouts, the
  * global state and small helpers used by every other part.
  */
-#include <errno.h>
-#include <limits.h>
-#include <malloc.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
-#include <sys/random.h>
-#include <sys/single_threaded.h>
-#include <sys/syscall.h>
-
+#include "../os.h"
 #include "../backend.h"
-#include "../compiler.h"
 #include "../kmemlab-malloc.h"
-#include "../kmlsize.h"
 
 #define KMM_EXPORT	__visible_default
 #define KMM_TLS		__tls_initial_exec
@@ -166,7 +151,7 @@ static __noreturn __cold noinline void kmm_fatal(const char *msg)
 	buf[n++] = '\n';
 	buf[n] = '\0';
 	kmm_puts(buf);
-	abort();
+	kmm_abort();
 }
 
 static inline size_t csize(const struct kmm_chunk *p)
@@ -307,14 +292,14 @@ static inline size_t tc_index(size_t csz)
  */
 static inline void kmm_lock(struct kmm_arena *a)
 {
-	if (!__libc_single_threaded)
-		pthread_mutex_lock(&a->lock);
+	if (!kmm_single_threaded())
+		kmm_mutex_lock(&a->lock);
 }
 
 static inline void kmm_unlock(struct kmm_arena *a)
 {
-	if (!__libc_single_threaded)
-		pthread_mutex_unlock(&a->lock);
+	if (!kmm_single_threaded())
+		kmm_mutex_unlock(&a->lock);
 }
 
 static void stat_add(size_t *v, size_t *max, size_t d)

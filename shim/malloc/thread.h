@@ -45,9 +45,9 @@ static void tc_thread_exit(void *unused)
 	for (a = &main_arena; a; a = __atomic_load_n(&a->next, __ATOMIC_ACQUIRE)) {
 		for (j = 0; j < n && seen[j] != a; j++)
 			;
-		if (j == n && !pthread_mutex_trylock(&a->lock)) {
+		if (j == n && kmm_mutex_trylock(&a->lock)) {
 			tidy_locked(a);
-			pthread_mutex_unlock(&a->lock);
+			kmm_mutex_unlock(&a->lock);
 		}
 	}
 }
@@ -66,8 +66,8 @@ static __cold noinline void tc_thread_init(void)
 	 * by a thread-specific key's destructor: setting a key allocates
 	 * nothing, so a thread that only frees gets no arena.
 	 */
-	if (syscall(SYS_gettid) == getpid())
+	if (kmm_is_main_thread())
 		return;
-	if (!kmm_exit_key_ok || pthread_setspecific(kmm_exit_key, &tc))
-		__cxa_thread_atexit_impl(tc_thread_exit, NULL, &__dso_handle);
+	if (!kmm_exit_key_ok || !kmm_key_set(kmm_exit_key, &tc))
+		kmm_thread_atexit(tc_thread_exit);
 }
