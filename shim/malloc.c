@@ -3,7 +3,9 @@
  * libkmemlab-malloc: a malloc in the design of glibc's ptmalloc,
  * written from scratch for kmemlab. It gets memory through a backend table
  * (backend.h): /dev/kmemlab (kml_sbrk, kml_mmap, kml_munmap) or the real
- * brk(2) and mmap(2).
+ * brk(2) and mmap(2); every other call outside goes through os.h. The code
+ * is in malloc/, one part per concern, included below in dependency order
+ * (see README.md).
  *
  * Theory
  * ------
