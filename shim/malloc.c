@@ -112,3 +112,6 @@
 #include "malloc/stats.h"
 #include "malloc/check.h"
 #include "malloc/api.h"
+#include "malloc/realloc.h"
+#include "malloc/memalign.h"
+#include "malloc/exports.h"
