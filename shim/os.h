@@ -7,7 +7,8 @@
  * only through this file, and `make -C shim seam` (run by `make test`)
  * fails when malloc.o or backend.o has an undefined symbol not named in
  * the table below. kml.c, the device library under the kmemlab backend,
- * keeps its own rule (system calls only; see its head comment).
+ * is checked against the same table, but calls the functions itself: it
+ * is also linked into tools that do without this header.
  *
  *   symbol                    used for, and why it is safe under malloc
  *   getenv                    the KMEMLAB_MALLOC_* variables, at init:
@@ -33,7 +34,9 @@
  *   abort                     after a misuse message
  *   strerrordesc_np, strcmp   backend.c's choice and its message: static
  *                             strings, no locale, no allocation
- *   mmap, munmap              the sys backend (backend.c)
+ *   mmap, munmap              the sys backend (backend.c) and kml.c
+ *   open, fcntl, ioctl, close kml.c: the device, its heap reservation and
+ *                             break moves (system calls)
  *   memcpy, memset, strlen    pure memory functions
  *   __errno_location          errno (a thread-local variable)
  *   _GLOBAL_OFFSET_TABLE_     not a call: the linker's table
