@@ -7,31 +7,13 @@
  * maps with mmap(2); "kmemlab" goes through kml.h. Nothing here allocates,
  * since it runs underneath malloc.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-
+#include "os.h"
 #include "backend.h"
 #include "kml.h"
 
 void kmm_puts(const char *s)
 {
-	size_t len = strlen(s);
-	ssize_t n;
-
-	while (len) {
-		n = write(STDERR_FILENO, s, len);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return;
-		}
-		s += n;
-		len -= n;
-	}
+	kml_puts(s);
 }
 
 /*
@@ -99,7 +81,7 @@ static const struct kmm_backend backend_kmemlab = {
 
 const struct kmm_backend *kmm_backend_select(void)
 {
-	const char *want = getenv("KMEMLAB_MALLOC_BACKEND");
+	const char *want = kmm_getenv("KMEMLAB_MALLOC_BACKEND");
 	const char *why;
 	int saved = errno, err;
 

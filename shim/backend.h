@@ -30,10 +30,6 @@ struct kmm_backend {
  */
 const struct kmm_backend *kmm_backend_select(void);
 
-/* glibc's thread-exit destructors and this object's handle for them */
-extern void *__dso_handle;
-int __cxa_thread_atexit_impl(void (*func)(void *), void *obj, void *dso);
-
 /* Small write(2)-based printing that never allocates. */
 void kmm_puts(const char *s);
 char *kmm_fmt_u(char *buf, unsigned long v, int width);

@@ -2,7 +2,7 @@
 /*
  * What libkmemlab-malloc exports besides the standard malloc family of
  * <stdlib.h> and <malloc.h>: glibc's aliases and compatibility names, and
- * one function of its own.
+ * two functions of its own.
  */
 #ifndef KMEMLAB_MALLOC_H
 #define KMEMLAB_MALLOC_H
@@ -15,6 +15,12 @@ extern "C" {
 
 /* The backend serving this process, "kmemlab" or "sys"; NULL if none works. */
 const char *kml_malloc_backend(void);
+
+/*
+ * For tests: checks the invariants of every arena's chunks and bins and of
+ * the calling thread's tcache; the number of problems, each told on stderr.
+ */
+unsigned long kml_malloc_check(void);
 
 void cfree(void *mem);
 void *__libc_malloc(size_t n);

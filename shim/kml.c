@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "kmemlab.h"
 #include "kml.h"
+#include "kmlsize.h"
 
 #define DEFAULT_RESERVE	0x40000000UL	/* 1 GiB */
 #define HIGH_FD		512
@@ -31,23 +32,22 @@ static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int kml_fd = -1;
 static int init_err;		/* the first failure's errno, once tried */
 
-/* KMEMLAB_BRK_RESERVE: bytes, or with a K, M or G suffix; at most 1 TiB. */
+/*
+ * KMEMLAB_BRK_RESERVE: a size (kmlsize.h), at most 1 TiB (more is cut to
+ * that). Unset, empty or 0: 1 GiB; a bad value is reported and ignored.
+ */
 static unsigned long reserve_size(void)
 {
 	const char *s = getenv("KMEMLAB_BRK_RESERVE");
-	unsigned long v = 0;
+	size_t v = 0;
 
-	for (; s && *s >= '0' && *s <= '9' && v <= KMEMLAB_BRK_MAX; s++)
-		v = v * 10 + (*s - '0');
-	if (s && (*s == 'K' || *s == 'k'))
-		v = v > KMEMLAB_BRK_MAX >> 10 ? KMEMLAB_BRK_MAX : v << 10;
-	else if (s && (*s == 'M' || *s == 'm'))
-		v = v > KMEMLAB_BRK_MAX >> 20 ? KMEMLAB_BRK_MAX : v << 20;
-	else if (s && (*s == 'G' || *s == 'g'))
-		v = v > KMEMLAB_BRK_MAX >> 30 ? KMEMLAB_BRK_MAX : v << 30;
+	if (s && *s && kml_parse_size(s, &v)) {
+		kml_size_complain("kml", "KMEMLAB_BRK_RESERVE", s, KML_SIZE_WHY);
+		v = 0;
+	}
 	if (v > KMEMLAB_BRK_MAX)
 		v = KMEMLAB_BRK_MAX;
-	v &= ~((unsigned long)sysconf(_SC_PAGESIZE) - 1);
+	v &= ~((size_t)sysconf(_SC_PAGESIZE) - 1);
 	return v ? v : DEFAULT_RESERVE;
 }
 

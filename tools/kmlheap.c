@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kml.h"
+#include "kmlsize.h"
 
 #define HEAPS "/sys/kernel/debug/kmemlab/heaps"
 
@@ -34,18 +36,15 @@ static char *start, *chunk;
 static size_t chunk_len;
 static long page_size;
 
+/* A size (kmlsize.h), with a leading '-' for sbrk; LONG_MIN when bad. */
 static long parse(const char *s)
 {
-	char *end;
-	long v = strtol(s, &end, 0);
+	int neg = *s == '-';
+	size_t v;
 
-	if (*end == 'K' || *end == 'k')
-		v <<= 10;
-	else if (*end == 'M' || *end == 'm')
-		v <<= 20;
-	else if (*end)
-		v = -1;
-	return v;
+	if (kml_parse_size(s + neg, &v) || v > LONG_MAX)
+		return LONG_MIN;
+	return neg ? -(long)v : (long)v;
 }
 
 static int show_heap(void)
@@ -195,6 +194,8 @@ static int step(char **argv, int *i)
 		return system(argv[++*i]) ? 1 : 0;
 	}
 	a = parse(argv[++*i]);
+	if (a == LONG_MIN)
+		goto usage;
 	if (!strcmp(cmd, "sbrk")) {
 		p = kml_sbrk(a);
 		if (p == (void *)-1) {
@@ -256,8 +257,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kmlheap: /dev/kmemlab: %s\n", strerror(err));
 		return 1;
 	}
-	if (argc == 3 && !strcmp(argv[1], "bench"))
-		return bench(parse(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "bench")) {
+		long mb = parse(argv[2]);
+
+		if (mb <= 0) {
+			fprintf(stderr, "kmlheap: bench: '%s' is no count of MiB\n", argv[2]);
+			return 2;
+		}
+		return bench(mb);
+	}
 	start = kml_sbrk(0);
 	for (i = 1; i < argc; i++) {
 		err = step(argv, &i);

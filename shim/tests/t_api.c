@@ -212,5 +212,6 @@ int main(void)
 		ok(after < before, "malloc_trim(0) lowers the break (%#lx -> %#lx)",
 		   (unsigned long)before, (unsigned long)after);
 	}
+	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent at the end");
 	return tap_done();
 }

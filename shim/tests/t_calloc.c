@@ -56,5 +56,6 @@ int main(void)
 	for (j = 0; j < 64; j++)
 		free(v[j]);
 	ok(calloc(0, 10), "calloc(0, 10) returns a block");
+	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent at the end");
 	return tap_done();
 }

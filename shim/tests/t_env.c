@@ -7,6 +7,7 @@
  */
 #include <pthread.h>
 #include "tap.h"
+#include "../kmlsize.h"
 
 extern char **environ;
 
@@ -30,6 +31,13 @@ static int child(const char *what)
 
 		malloc(1);
 		return cur_brk() - b == 4096 ? 0 : 1;
+	}
+	if (!strcmp(what, "brk")) {
+		uintptr_t b = cur_brk();
+
+		/* the pages the first malloc(1) moves the break by */
+		malloc(1);
+		return (int)((cur_brk() - b) >> 12) & 0xff;
 	}
 	if (!strcmp(what, "trim")) {
 		void *v[100];
@@ -106,6 +114,21 @@ static int rerun(const char *self, const char *var, const char *what, char *buf,
 	return st;
 }
 
+/*
+ * var holds a bad value: one line on stderr says so, and the value is
+ * ignored (malloc(1) moves the break by the default 33 pages).
+ */
+static void bad_size(const char *self, const char *var, const char *why)
+{
+	char buf[4096], want[256];
+	int st = rerun(self, var, "brk", buf, sizeof(buf));
+
+	snprintf(want, sizeof(want), "kmemlab-malloc: %s: %s; ignored\n", var, why);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 33 && !strcmp(buf, want),
+	   "%s: reported once on stderr (\"%.*s\") and ignored", var,
+	   (int)strcspn(buf, "\n"), buf);
+}
+
 int main(int argc, char **argv)
 {
 	char buf[4096];
@@ -135,6 +158,27 @@ int main(int argc, char **argv)
 		   strstr(buf, "; set KMEMLAB_MALLOC_BACKEND=sys\n") &&
 		   strchr(buf, '\n') == buf + strlen(buf) - 1,
 		   "no device: one line \"%.*s\", malloc fails with ENOMEM",
+		   (int)strcspn(buf, "\n"), buf);
+	}
+	st = rerun(argv[0], "KMEMLAB_MALLOC_TOP_PAD=8K", "brk", buf, sizeof(buf));
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 3 && !buf[0],
+	   "KMEMLAB_MALLOC_TOP_PAD=8K: malloc(1) moves the break by 3 pages (%d), silently",
+	   WEXITSTATUS(st));
+	bad_size(argv[0], "KMEMLAB_MALLOC_TOP_PAD=12X", KML_SIZE_WHY);
+	bad_size(argv[0], "KMEMLAB_MALLOC_TOP_PAD=-4096", KML_SIZE_WHY);
+	bad_size(argv[0], "KMEMLAB_MALLOC_TRIM_THRESHOLD=1 M", KML_SIZE_WHY);
+	bad_size(argv[0], "KMEMLAB_MALLOC_MMAP_THRESHOLD=64M", "more than 32M");
+	bad_size(argv[0], "KMEMLAB_MALLOC_ARENA_MAX=0", "not at least 1");
+	st = rerun(argv[0], "KMEMLAB_MALLOC_TOP_PAD=", "brk", buf, sizeof(buf));
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 33 && !buf[0],
+	   "KMEMLAB_MALLOC_TOP_PAD= (empty): taken as unset, no message");
+	if (strcmp(tap_backend(), "kmemlab")) {
+		ok(1, "# SKIP KMEMLAB_BRK_RESERVE is read on the kmemlab backend only");
+	} else {
+		st = rerun(argv[0], "KMEMLAB_BRK_RESERVE=1T", "brk", buf, sizeof(buf));
+		ok(WIFEXITED(st) && WEXITSTATUS(st) == 33 &&
+		   !strcmp(buf, "kml: KMEMLAB_BRK_RESERVE=1T: " KML_SIZE_WHY "; ignored\n"),
+		   "KMEMLAB_BRK_RESERVE=1T: reported once (\"%.*s\"), 1 GiB reserved",
 		   (int)strcspn(buf, "\n"), buf);
 	}
 	st = rerun(argv[0], "KMEMLAB_MALLOC_BACKEND=bogus", "nodev", buf, sizeof(buf));

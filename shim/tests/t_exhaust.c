@@ -182,6 +182,7 @@ int main(int argc, char **argv)
 		blocked_kmemlab();
 	else
 		blocked_sys();
+	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent at the end");
 	return tap_done();
 }
 

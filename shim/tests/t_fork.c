@@ -70,5 +70,6 @@ int main(void)
 	ok(good == 60, "60 forks with 4 threads in malloc: %d children allocated and exited", good);
 	free(malloc(1000));
 	ok(1, "the parent allocates after the forks");
+	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent at the end");
 	return tap_done();
 }

@@ -3,7 +3,8 @@
  * A long random run of malloc, calloc, memalign, realloc and free. Every
  * block carries a pattern derived from its slot and generation and is
  * checked before it changes; every so often all live blocks are sorted by
- * address and checked for overlaps (using malloc_usable_size).
+ * address and checked for overlaps (using malloc_usable_size), and the
+ * library's arena checker (kml_malloc_check) walks every chunk and bin.
  */
 #include "tap.h"
 
@@ -18,6 +19,7 @@ struct slot {
 
 static struct slot s[SLOTS];
 static int overlaps, corrupt, misaligned, failed;
+static unsigned long arena_errors;
 
 static unsigned char pat(size_t i, unsigned int gen)
 {
@@ -77,6 +79,35 @@ static size_t rsize(unsigned int *seed)
 	return rand_r(seed) % 600000;
 }
 
+/*
+ * In a child: a free chunk's boundary tag (arg 0) or an in-use chunk's
+ * NON_MAIN_ARENA bit (arg 1) is spoilt; the checker must say so.
+ */
+static void spoil(void *arg)
+{
+	size_t *a = malloc(2000), *b = malloc(2000);
+
+	free(a);	/* beyond the tcache: to the unsorted bin */
+	malloc(100);	/* between b and the top */
+	/* the header is outside the object: hide b's origin from the compiler */
+	__asm__ volatile("" : "+r"(b));
+	if (arg)
+		b[-1] |= 4;
+	else
+		b[-2] += 16;
+	_exit(kml_malloc_check() ? 0 : 1);
+}
+
+static void check_finds(int what, const char *msg)
+{
+	char buf[4096];
+	int st = run_child(spoil, what ? (void *)1 : NULL, buf, sizeof(buf));
+
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(buf, msg),
+	   "kml_malloc_check finds a spoilt %s: \"%.*s\"",
+	   what ? "NON_MAIN_ARENA bit" : "boundary tag", (int)strcspn(buf, "\n"), buf);
+}
+
 int main(void)
 {
 	unsigned int seed = 12345;
@@ -84,6 +115,9 @@ int main(void)
 	int i;
 
 	tap_start("random");
+	/* first, while the chunks malloc returns come one after the other */
+	check_finds(0, "boundary tag differs from the size");
+	check_finds(1, "NON_MAIN_ARENA wrong in an in-use chunk");
 	for (op = 0; op < OPS; op++) {
 		struct slot *x = &s[rand_r(&seed) % SLOTS];
 		unsigned int what = rand_r(&seed) % 10;
@@ -134,10 +168,13 @@ int main(void)
 			misaligned++;
 		x->gen++;
 		fill(x);
-		if (op % 20000 == 0)
+		if (op % 20000 == 0) {
 			check_overlaps();
+			arena_errors += kml_malloc_check();
+		}
 	}
 	check_overlaps();
+	arena_errors += kml_malloc_check();
 	for (i = 0; i < SLOTS; i++) {
 		if (s[i].p)
 			verify(&s[i], s[i].n);
@@ -148,5 +185,11 @@ int main(void)
 	ok(!corrupt, "every block kept its contents, calloc zeroed (%d bad)", corrupt);
 	ok(!overlaps, "no two live blocks overlap (%d)", overlaps);
 	ok(mallinfo2().hblks == 0, "every mmapped block unmapped at the end");
+	ok(!arena_errors,
+	   "kml_malloc_check: chunks, bins, fast bins, tcache consistent along the run (%lu problems)",
+	   arena_errors);
+	arena_errors = kml_malloc_check();
+	ok(!arena_errors, "kml_malloc_check: consistent after every block is freed (%lu problems)",
+	   arena_errors);
 	return tap_done();
 }

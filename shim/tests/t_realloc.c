@@ -101,5 +101,6 @@ int main(void)
 	}
 	free(p);
 	ok(!bad, "growth by 3/2 to 300 KiB and back: contents kept, aligned");
+	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent at the end");
 	return tap_done();
 }

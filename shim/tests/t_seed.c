@@ -90,5 +90,6 @@ int main(void)
 	st = run_child(fixed_threshold, NULL, buf, sizeof(buf));
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	   "with M_MMAP_THRESHOLD set by mallopt the threshold stays (both mmapped)");
+	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent at the end");
 	return tap_done();
 }

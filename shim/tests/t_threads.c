@@ -130,6 +130,7 @@ int main(void)
 	   ROUNDS, errors);
 	after = mallinfo2();
 	ok(after.hblks == 0, "every mmapped block was unmapped (%zu left)", after.hblks);
+	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent after the threads");
 
 	for (wave = 0; wave < 3; wave++) {
 		if (wave == 1)
@@ -145,5 +146,14 @@ int main(void)
 	ok(after.arena <= before.arena && after.uordblks <= before.uordblks + 4096,
 	   "100 more short-lived threads: no growth (arena %zu -> %zu, in use %zu -> %zu)",
 	   before.arena, after.arena, before.uordblks, after.uordblks);
+
+	/* the threads' arenas keep a free top of about top_pad each */
+	before = after;
+	i = malloc_trim(0);
+	after = mallinfo2();
+	ok(i == 1 && after.arena + 4096 * 2 < before.arena,
+	   "malloc_trim(0) gives back the free tops of every arena (arena %zu -> %zu)",
+	   before.arena, after.arena);
+	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent after malloc_trim");
 	return tap_done();
 }

@@ -30,6 +30,7 @@
 
 /* NULL unless the library is loaded: its own symbols, looked up weakly */
 #pragma weak kml_malloc_backend
+#pragma weak kml_malloc_check
 #pragma weak kml_sbrk
 
 /* The backend the environment asks for: the library's default is kmemlab. */
