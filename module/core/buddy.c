@@ -602,15 +602,31 @@ u32 kml_buddy_walk(struct kml_buddy *b, u32 from, u32 n,
 
 #define VALIDATE_SHOW	16	/* violations printed; the rest are counted */
 
-#define violation(fmt, ...) do {					\
-	if (errors++ < VALIDATE_SHOW)					\
-		pr(ctx, "buddy: " fmt "\n", ##__VA_ARGS__);		\
-} while (0)
+void kml_violation(struct kml_validation *v, const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+
+	if (v->errors++ >= VALIDATE_SHOW)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	v->pr(v->ctx, "%s: %s\n", v->who, buf);
+}
+
+unsigned long kml_validation_end(struct kml_validation *v)
+{
+	if (v->errors > VALIDATE_SHOW)
+		v->pr(v->ctx, "%s: ... %lu more\n", v->who, v->errors - VALIDATE_SHOW);
+	return v->errors;
+}
 
 unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx)
 {
 	unsigned long heads[KML_MAX_ORDER_LIMIT + 1] = { 0 };
-	unsigned long errors = 0, flags = 0;
+	struct kml_validation v = { .pr = pr, .ctx = ctx, .who = "buddy" };
+	unsigned long flags = 0;
 	unsigned int cpu, o;
 	u32 idx;
 
@@ -622,17 +638,17 @@ unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx
 		for (idx = pcp->pcp_head; idx != KML_NIL && n <= pcp->pcp_count;
 		     idx = pg(b, idx)->pg_next, n++) {
 			if (idx >= b->npages) {
-				violation("cpu %u list: link to page %u outside the region",
-					  cpu, idx);
+				kml_violation(&v, "cpu %u list: link to page %u outside the region",
+					      cpu, idx);
 				break;
 			}
 			if (get_tag(b, idx) != KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0))
-				violation("cpu %u list: page %u has tag %#x", cpu, idx,
-					  get_tag(b, idx));
+				kml_violation(&v, "cpu %u list: page %u has tag %#x", cpu, idx,
+					      get_tag(b, idx));
 		}
 		if (n != pcp->pcp_count)
-			violation("cpu %u list: count %u, %u pages linked", cpu,
-				  pcp->pcp_count, n);
+			kml_violation(&v, "cpu %u list: count %u, %u pages linked", cpu,
+				      pcp->pcp_count, n);
 		kml_unlock(&pcp->pcp_lock, flags);
 	}
 
@@ -643,28 +659,28 @@ unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx
 
 		if (o > b->max_order) {
 			if (b->free_head[o] != KML_NIL || b->nr_free[o])
-				violation("order %u above max_order has free blocks", o);
+				kml_violation(&v, "order %u above max_order has free blocks", o);
 			continue;
 		}
 		for (idx = b->free_head[o]; idx != KML_NIL; idx = pg(b, idx)->pg_next) {
 			if (idx >= b->npages) {
-				violation("order %u list: link to page %u outside the region",
-					  o, idx);
+				kml_violation(&v, "order %u list: link to page %u, off the region",
+					      o, idx);
 				break;
 			}
 			if (get_tag(b, idx) != KML_TAG(KML_PG_FREE, KML_KIND_NONE, o))
-				violation("order %u list: page %u has tag %#x", o, idx,
-					  get_tag(b, idx));
+				kml_violation(&v, "order %u list: page %u has tag %#x", o, idx,
+					      get_tag(b, idx));
 			if (pg(b, idx)->pg_prev != prev)
-				violation("order %u list: page %u links back to %u, not %u",
-					  o, idx, pg(b, idx)->pg_prev, prev);
+				kml_violation(&v, "order %u list: page %u links back to %u, not %u",
+					      o, idx, pg(b, idx)->pg_prev, prev);
 			prev = idx;
 			if (++n > b->nr_free[o])
 				break;
 		}
 		if (n != b->nr_free[o])
-			violation("order %u list: nr_free %lu, %lu%s blocks linked", o,
-				  b->nr_free[o], n, n > b->nr_free[o] ? " or more" : "");
+			kml_violation(&v, "order %u list: nr_free %lu, %lu%s blocks linked", o,
+				      b->nr_free[o], n, n > b->nr_free[o] ? " or more" : "");
 	}
 
 	for (idx = 0; idx < b->npages;) {
@@ -674,35 +690,33 @@ unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx
 
 		if (st == KML_PG_TAIL || st > KML_PG_FREEING || order > b->max_order ||
 		    KML_TAG_KIND(t) >= KML_NR_KINDS) {
-			violation("page %u: tag %#x where a block should start", idx, t);
+			kml_violation(&v, "page %u: tag %#x where a block should start", idx, t);
 			idx++;
 			continue;
 		}
 		if (idx & (size - 1))
-			violation("page %u: order-%u block not aligned", idx, order);
+			kml_violation(&v, "page %u: order-%u block not aligned", idx, order);
 		if (size > b->npages - idx)
 			size = b->npages - idx;
 		for (j = 1; j < size; j++)
 			if (get_tag(b, idx + j) != KML_TAG(KML_PG_TAIL, 0, 0))
-				violation("page %u: inside the order-%u block at %u, tag %#x",
-					  idx + j, order, idx, get_tag(b, idx + j));
+				kml_violation(&v, "page %u: in the order-%u block at %u, tag %#x",
+					      idx + j, order, idx, get_tag(b, idx + j));
 		if (st == KML_PG_FREE) {
 			heads[order]++;
 			if (order < b->max_order &&
 			    get_tag(b, idx ^ size) == KML_TAG(KML_PG_FREE, KML_KIND_NONE, order))
-				violation("page %u: free order-%u buddies %u and %u not merged",
-					  idx, order, idx, idx ^ size);
+				kml_violation(&v, "page %u: free order-%u buddies %u, %u unmerged",
+					      idx, order, idx, idx ^ size);
 		}
 		idx += size;
 	}
 	for (o = 0; o <= b->max_order; o++)
 		if (heads[o] != b->nr_free[o])
-			violation("order %u: %lu free heads, nr_free %lu", o, heads[o],
-				  b->nr_free[o]);
+			kml_violation(&v, "order %u: %lu free heads, nr_free %lu", o, heads[o],
+				      b->nr_free[o]);
 	kml_unlock(&b->zone_lock, flags);
-	if (errors > VALIDATE_SHOW)
-		pr(ctx, "buddy: ... %lu more\n", errors - VALIDATE_SHOW);
-	return errors;
+	return kml_validation_end(&v);
 }
 
 struct free_summary {

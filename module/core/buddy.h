@@ -168,6 +168,21 @@ void kml_buddy_stats(struct kml_buddy *b, struct kml_buddy_stats *st);
 bool kml_buddy_pristine(struct kml_buddy *b);
 /* Checks every invariant; prints each violation; returns their count. */
 unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx);
+
+/*
+ * One printer for every validate walk: the first violations are printed
+ * through @pr as "WHO: what", the rest only counted; kml_validation_end
+ * prints how many went unprinted and returns the count.
+ */
+struct kml_validation {
+	kml_print_fn pr;
+	void *ctx;
+	const char *who;	/* "buddy", or a cache's name */
+	unsigned long errors;
+};
+
+__printf(2, 3) void kml_violation(struct kml_validation *v, const char *fmt, ...);
+unsigned long kml_validation_end(struct kml_validation *v);
 /*
  * Calls fn for each block (or stray page) that starts in [from, from + n),
  * in index order, under the zone lock; returns where the next walk starts

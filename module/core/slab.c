@@ -1287,30 +1287,8 @@ void kml_slab_sys_stats(struct kml_slab_sys *sys, struct kml_slab_sys_stats *st)
 	kml_unlock(&sys->sys_lock, flags);
 }
 
-#define VALIDATE_SHOW	16
-
-struct validation {
-	kml_print_fn pr;
-	void *ctx;
-	unsigned long errors;
-};
-
-static __printf(3, 4) void violation(struct validation *v, struct kml_cache *c,
-				     const char *fmt, ...)
-{
-	char buf[160];
-	va_list ap;
-
-	if (v->errors++ >= VALIDATE_SHOW)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	v->pr(v->ctx, "%s: %s\n", c->cache_name, buf);
-}
-
 /* One slab's descriptor, free list and objects. */
-static void validate_slab(struct validation *v, struct kml_cache *c, u32 head, int l)
+static void validate_slab(struct kml_validation *v, struct kml_cache *c, u32 head, int l)
 {
 	unsigned int used = pg(c, head)->pg_flags, free = 0, i;
 	u16 tag = KML_READ(c->cache_sys->sys_buddy->pages[head].pg_tag);
@@ -1318,43 +1296,43 @@ static void validate_slab(struct validation *v, struct kml_cache *c, u32 head, i
 	kml_lock_assert_held(&c->cache_lock);
 	if (tag != KML_TAG(KML_PG_ALLOC, KML_KIND_SLAB, c->cache_order) ||
 	    pg(c, head)->pg_private != c->cache_id) {
-		violation(v, c, "slab at page %u: tag %#x, cache id %u", head, tag,
-			  pg(c, head)->pg_private);
+		kml_violation(v, "slab at page %u: tag %#x, cache id %u", head, tag,
+			      pg(c, head)->pg_private);
 		return;
 	}
 	if (slab_list_of(c, used) != l)
-		violation(v, c, "slab at page %u: %u of %u in use, on list %d", head, used,
-			  c->cache_objs, l);
+		kml_violation(v, "slab at page %u: %u of %u in use, on list %d", head, used,
+			      c->cache_objs, l);
 	for (i = slab_free_head(c, head); i != FREE_NONE; free++) {
 		void *obj;
 
 		if (i >= c->cache_objs || free >= c->cache_objs) {
-			violation(v, c, "slab at page %u: free list broken at %u", head, i);
+			kml_violation(v, "slab at page %u: free list broken at %u", head, i);
 			break;
 		}
 		obj = obj_at(c, head, i);
 		if ((c->cache_flags & KML_SLAB_POISON) && poison_bad(c, obj))
-			violation(v, c, "object %p (page %u #%u): write after free",
-				  obj, head, i);
+			kml_violation(v, "object %p (page %u #%u): write after free",
+				      obj, head, i);
 		i = *free_link(c, obj);
 	}
 	if (free + used != c->cache_objs)
-		violation(v, c, "slab at page %u: %u free and %u in use of %u", head, free,
-			  used, c->cache_objs);
+		kml_violation(v, "slab at page %u: %u free and %u in use of %u", head, free,
+			      used, c->cache_objs);
 	if (!(c->cache_flags & KML_SLAB_RED_ZONE))
 		return;
 	for (i = 0; i < c->cache_objs; i++) {
 		void *obj = obj_at(c, head, i);
 
 		if (red_bad(c, obj, KML_RED_INACTIVE) && red_bad(c, obj, KML_RED_ACTIVE))
-			violation(v, c, "object %p (page %u #%u): red zone overwritten",
-				  obj, head, i);
+			kml_violation(v, "object %p (page %u #%u): red zone overwritten",
+				      obj, head, i);
 	}
 }
 
 unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
 {
-	struct validation v = { pr, ctx, 0 };
+	struct kml_validation v = { .pr = pr, .ctx = ctx, .who = c->cache_name };
 	unsigned long flags = 0, inuse = 0;
 	unsigned int cpu, k;
 	int l;
@@ -1364,15 +1342,15 @@ unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
 
 		kml_lock(&cc->cpu_lock, flags);
 		if (cc->cpu_avail > c->cache_cpu_limit)
-			violation(&v, c, "cpu %u magazine holds %u of %u", cpu, cc->cpu_avail,
-				  c->cache_cpu_limit);
+			kml_violation(&v, "cpu %u magazine holds %u of %u", cpu, cc->cpu_avail,
+				      c->cache_cpu_limit);
 		for (k = 0; k < cc->cpu_avail && k < KML_CPU_OBJS; k++) {
 			u32 head;
 			unsigned int i;
 
 			if (!obj_index(c, cc->cpu_objs[k], &head, &i))
-				violation(&v, c, "cpu %u magazine holds a foreign %p",
-					  cpu, cc->cpu_objs[k]);
+				kml_violation(&v, "cpu %u magazine holds a foreign %p",
+					      cpu, cc->cpu_objs[k]);
 		}
 		kml_unlock(&cc->cpu_lock, flags);
 	}
@@ -1385,21 +1363,19 @@ unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
 		for (head = c->cache_list[l]; head != KML_NIL && n <= c->cache_nr[l];
 		     head = pg(c, head)->pg_next, n++) {
 			if (pg(c, head)->pg_prev != prev)
-				violation(&v, c, "slab at page %u: back link %u, not %u", head,
-					  pg(c, head)->pg_prev, prev);
+				kml_violation(&v, "slab at page %u: back link %u, not %u", head,
+					      pg(c, head)->pg_prev, prev);
 			prev = head;
 			validate_slab(&v, c, head, l);
 			inuse += pg(c, head)->pg_flags;
 		}
 		if (n != c->cache_nr[l])
-			violation(&v, c, "list %d: %lu slabs counted, %lu linked", l,
-				  c->cache_nr[l], n);
+			kml_violation(&v, "list %d: %lu slabs counted, %lu linked", l,
+				      c->cache_nr[l], n);
 	}
 	if (inuse != c->cache_active)
-		violation(&v, c, "%lu objects in use in slabs, %lu counted", inuse,
-			  c->cache_active);
+		kml_violation(&v, "%lu objects in use in slabs, %lu counted", inuse,
+			      c->cache_active);
 	kml_unlock(&c->cache_lock, flags);
-	if (v.errors > VALIDATE_SHOW)
-		pr(ctx, "%s: ... %lu more\n", c->cache_name, v.errors - VALIDATE_SHOW);
-	return v.errors;
+	return kml_validation_end(&v);
 }
