@@ -30,8 +30,8 @@ HOST_CFLAGS := -g -O1 -Wall -Werror -DKML_DEBUG=2 -I$(KSFT) -Iselftests/core $(S
 all: module selftests host-tests tools shim
 
 # The malloc shim, its tests and benchmark programs (built in shim/).
-shim:
-	@$(MAKE) --no-print-directory -s -C shim progs
+shim: $(KSRC)/.stamp
+	@$(MAKE) --no-print-directory -s -C shim progs KSFT=$(KSFT)
 
 # What the VM needs of the host for the shim's tests: the programs run
 # under LD_PRELOAD, and python3's standard library without its tests.
