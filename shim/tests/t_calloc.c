@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* calloc returns zeroes, also when it recycles dirty memory of every kind. */
-#include "tap.h"
+#include "shim_test.h"
 
 static int zero(const unsigned char *p, size_t n)
 {
@@ -12,7 +12,7 @@ static int zero(const unsigned char *p, size_t n)
 	return 1;
 }
 
-int main(void)
+TEST(calloc_zeroes)
 {
 	static const size_t sizes[] = { 1, 24, 100, 120, 500, 1032, 2000, 40000, 200000,
 					3 << 20 };
@@ -20,7 +20,6 @@ int main(void)
 	size_t i, j;
 	int bad = 0;
 
-	tap_start("calloc");
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		size_t n = sizes[i];
 
@@ -37,7 +36,8 @@ int main(void)
 		}
 		for (j = 0; j < 64; j++)
 			free(v[j]);
-		ok(!bad, "calloc(1, %zu) after dirty frees of the same size: all zero", n);
+		EXPECT_TRUE(!bad)
+			TH_LOG("calloc(1, %zu) after dirty frees of the same size: all zero", n);
 	}
 	/* dirty split remainders and merged chunks */
 	for (j = 0; j < 64; j++) {
@@ -52,10 +52,14 @@ int main(void)
 		if (!zero(v[j], (j + 1) * 13))
 			bad++;
 	}
-	ok(!bad, "calloc from split and merged dirty chunks: all zero");
+	EXPECT_TRUE(!bad)
+		TH_LOG("calloc from split and merged dirty chunks: all zero");
 	for (j = 0; j < 64; j++)
 		free(v[j]);
-	ok(calloc(0, 10), "calloc(0, 10) returns a block");
-	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent at the end");
-	return tap_done();
+	EXPECT_NE(NULL, calloc(0, 10))
+		TH_LOG("calloc(0, 10) returns a block");
+	EXPECT_TRUE(kml_malloc_check() == 0)
+		TH_LOG("kml_malloc_check: every arena consistent at the end");
 }
+
+TEST_HARNESS_MAIN

@@ -6,7 +6,7 @@
  * argument; the child's exit status says whether it saw the effect.
  */
 #include <pthread.h>
-#include "tap.h"
+#include "shim_test.h"
 #include "../kmlsize.h"
 
 extern char **environ;
@@ -76,7 +76,7 @@ static int child(const char *what)
 }
 
 /* Runs this program with one more variable; stderr into buf. */
-static int rerun(const char *self, const char *var, const char *what, char *buf, size_t len)
+static int rerun(const char *var, const char *what, char *buf, size_t len)
 {
 	char *env[256];
 	char *argv[3];
@@ -91,7 +91,7 @@ static int rerun(const char *self, const char *var, const char *what, char *buf,
 		if (!sets_backend || strncmp(environ[i], "KMEMLAB_MALLOC_BACKEND=", 23))
 			env[n++] = environ[i];
 	env[n++] = (char *)var;
-	argv[0] = (char *)self;
+	argv[0] = (char *)"t_env";
 	argv[1] = (char *)what;
 	argv[2] = NULL;
 	env[n] = NULL;
@@ -102,7 +102,7 @@ static int rerun(const char *self, const char *var, const char *what, char *buf,
 	if (pid == 0) {
 		dup2(pfd[1], 2);
 		close(pfd[0]);
-		execve(self, argv, env);
+		execve("/proc/self/exe", argv, env);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -118,71 +118,91 @@ static int rerun(const char *self, const char *var, const char *what, char *buf,
  * var holds a bad value: one line on stderr says so, and the value is
  * ignored (malloc(1) moves the break by the default 33 pages).
  */
-static void bad_size(const char *self, const char *var, const char *why)
+static void bad_size(struct __test_metadata *_metadata, const char *var, const char *why)
 {
 	char buf[4096], want[256];
-	int st = rerun(self, var, "brk", buf, sizeof(buf));
+	int st = rerun(var, "brk", buf, sizeof(buf));
 
 	snprintf(want, sizeof(want), "kmemlab-malloc: %s: %s; ignored\n", var, why);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 33 && !strcmp(buf, want),
-	   "%s: reported once on stderr (\"%.*s\") and ignored", var,
-	   (int)strcspn(buf, "\n"), buf);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 33 && !strcmp(buf, want))
+		TH_LOG("%s: reported once on stderr (\"%.*s\") and ignored", var,
+		       (int)strcspn(buf, "\n"), buf);
 }
 
-int main(int argc, char **argv)
+TEST(environment)
 {
 	char buf[4096];
 	int st;
 
+	st = rerun("KMEMLAB_MALLOC_MMAP_THRESHOLD=4096", "mmap", buf, sizeof(buf));
+	EXPECT_TRUE(st == 0)
+		TH_LOG("KMEMLAB_MALLOC_MMAP_THRESHOLD=4096: 8 KiB mmapped, threshold fixed");
+	st = rerun("KMEMLAB_MALLOC_TOP_PAD=0", "toppad", buf, sizeof(buf));
+	EXPECT_TRUE(st == 0)
+		TH_LOG("KMEMLAB_MALLOC_TOP_PAD=0: malloc(1) moves the break by one page");
+	st = rerun("KMEMLAB_MALLOC_TRIM_THRESHOLD=1000000000", "trim", buf, sizeof(buf));
+	EXPECT_TRUE(st == 0)
+		TH_LOG("KMEMLAB_MALLOC_TRIM_THRESHOLD=1e9: freeing 800 KB does not trim");
+	st = rerun("KMEMLAB_MALLOC_ARENA_MAX=1", "arenas", buf, sizeof(buf));
+	EXPECT_TRUE(st == 0)
+		TH_LOG("KMEMLAB_MALLOC_ARENA_MAX=1: a second thread shares the first arena");
+	st = rerun("KMEMLAB_MALLOC_ARENA_MAX=8", "arenas", buf, sizeof(buf));
+	EXPECT_TRUE(st != 0)
+		TH_LOG("KMEMLAB_MALLOC_ARENA_MAX=8: a second thread gets an arena of its own");
+	st = rerun("KMEMLAB_MALLOC_STATS=1", "stats", buf, sizeof(buf));
+	EXPECT_TRUE(st == 0 && !strncmp(buf, "Arena 0:\n", 9) &&
+		    strstr(buf, "Total (incl. mmap):\n"))
+		TH_LOG("KMEMLAB_MALLOC_STATS=1: malloc_stats on stderr at exit");
+	st = rerun("KMEMLAB_MALLOC_TOP_PAD=8K", "brk", buf, sizeof(buf));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 3 && !buf[0])
+		TH_LOG("KMEMLAB_MALLOC_TOP_PAD=8K: malloc(1) moves the break 3 pages (%d), quietly",
+		       WEXITSTATUS(st));
+	bad_size(_metadata, "KMEMLAB_MALLOC_TOP_PAD=12X", KML_SIZE_WHY);
+	bad_size(_metadata, "KMEMLAB_MALLOC_TOP_PAD=-4096", KML_SIZE_WHY);
+	bad_size(_metadata, "KMEMLAB_MALLOC_TRIM_THRESHOLD=1 M", KML_SIZE_WHY);
+	bad_size(_metadata, "KMEMLAB_MALLOC_MMAP_THRESHOLD=64M", "more than 32M");
+	bad_size(_metadata, "KMEMLAB_MALLOC_ARENA_MAX=0", "not at least 1");
+	st = rerun("KMEMLAB_MALLOC_TOP_PAD=", "brk", buf, sizeof(buf));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 33 && !buf[0])
+		TH_LOG("KMEMLAB_MALLOC_TOP_PAD= (empty): taken as unset, no message");
+	st = rerun("KMEMLAB_MALLOC_BACKEND=bogus", "nodev", buf, sizeof(buf));
+	EXPECT_TRUE(st == 0 && strstr(buf, "KMEMLAB_MALLOC_BACKEND=bogus"))
+		TH_LOG("unknown backend: refused with a message");
+}
+
+TEST(no_device)
+{
+	char buf[4096];
+	int st;
+
+	if (access("/dev/kmemlab", F_OK) == 0)
+		SKIP(return, "/dev/kmemlab exists: no failure to observe");
+	st = rerun("KMEMLAB_MALLOC_BACKEND=kmemlab", "nodev", buf, sizeof(buf));
+	EXPECT_TRUE(st == 0 && !strncmp(buf, "kmemlab-malloc: /dev/kmemlab: ", 30) &&
+		    strstr(buf, "; set KMEMLAB_MALLOC_BACKEND=sys\n") &&
+		    strchr(buf, '\n') == buf + strlen(buf) - 1)
+		TH_LOG("no device: one line \"%.*s\", malloc fails with ENOMEM",
+		       (int)strcspn(buf, "\n"), buf);
+}
+
+TEST(brk_reserve)
+{
+	char buf[4096];
+	int st;
+
+	if (strcmp(shim_backend(), "kmemlab"))
+		SKIP(return, "KMEMLAB_BRK_RESERVE is read on the kmemlab backend only");
+	st = rerun("KMEMLAB_BRK_RESERVE=1T", "brk", buf, sizeof(buf));
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 33 &&
+		    !strcmp(buf, "kml: KMEMLAB_BRK_RESERVE=1T: " KML_SIZE_WHY "; ignored\n"))
+		TH_LOG("KMEMLAB_BRK_RESERVE=1T: reported once (\"%.*s\"), 1 GiB reserved",
+		       (int)strcspn(buf, "\n"), buf);
+}
+
+/* The harness's main, unless re-executed for one case by rerun() */
+int main(int argc, char **argv)
+{
 	if (argc > 1)
 		return child(argv[1]);
-	tap_start("environment");
-	st = rerun(argv[0], "KMEMLAB_MALLOC_MMAP_THRESHOLD=4096", "mmap", buf, sizeof(buf));
-	ok(st == 0, "KMEMLAB_MALLOC_MMAP_THRESHOLD=4096: 8 KiB mmapped, threshold fixed");
-	st = rerun(argv[0], "KMEMLAB_MALLOC_TOP_PAD=0", "toppad", buf, sizeof(buf));
-	ok(st == 0, "KMEMLAB_MALLOC_TOP_PAD=0: malloc(1) moves the break by one page");
-	st = rerun(argv[0], "KMEMLAB_MALLOC_TRIM_THRESHOLD=1000000000", "trim", buf, sizeof(buf));
-	ok(st == 0, "KMEMLAB_MALLOC_TRIM_THRESHOLD=1e9: freeing 800 KB does not trim");
-	st = rerun(argv[0], "KMEMLAB_MALLOC_ARENA_MAX=1", "arenas", buf, sizeof(buf));
-	ok(st == 0, "KMEMLAB_MALLOC_ARENA_MAX=1: a second thread shares the first arena");
-	st = rerun(argv[0], "KMEMLAB_MALLOC_ARENA_MAX=8", "arenas", buf, sizeof(buf));
-	ok(st != 0, "KMEMLAB_MALLOC_ARENA_MAX=8: a second thread gets an arena of its own");
-	st = rerun(argv[0], "KMEMLAB_MALLOC_STATS=1", "stats", buf, sizeof(buf));
-	ok(st == 0 && !strncmp(buf, "Arena 0:\n", 9) && strstr(buf, "Total (incl. mmap):\n"),
-	   "KMEMLAB_MALLOC_STATS=1: malloc_stats on stderr at exit");
-	if (access("/dev/kmemlab", F_OK) == 0) {
-		ok(1, "# SKIP /dev/kmemlab exists: no failure to observe");
-	} else {
-		st = rerun(argv[0], "KMEMLAB_MALLOC_BACKEND=kmemlab", "nodev", buf, sizeof(buf));
-		ok(st == 0 && !strncmp(buf, "kmemlab-malloc: /dev/kmemlab: ", 30) &&
-		   strstr(buf, "; set KMEMLAB_MALLOC_BACKEND=sys\n") &&
-		   strchr(buf, '\n') == buf + strlen(buf) - 1,
-		   "no device: one line \"%.*s\", malloc fails with ENOMEM",
-		   (int)strcspn(buf, "\n"), buf);
-	}
-	st = rerun(argv[0], "KMEMLAB_MALLOC_TOP_PAD=8K", "brk", buf, sizeof(buf));
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 3 && !buf[0],
-	   "KMEMLAB_MALLOC_TOP_PAD=8K: malloc(1) moves the break by 3 pages (%d), silently",
-	   WEXITSTATUS(st));
-	bad_size(argv[0], "KMEMLAB_MALLOC_TOP_PAD=12X", KML_SIZE_WHY);
-	bad_size(argv[0], "KMEMLAB_MALLOC_TOP_PAD=-4096", KML_SIZE_WHY);
-	bad_size(argv[0], "KMEMLAB_MALLOC_TRIM_THRESHOLD=1 M", KML_SIZE_WHY);
-	bad_size(argv[0], "KMEMLAB_MALLOC_MMAP_THRESHOLD=64M", "more than 32M");
-	bad_size(argv[0], "KMEMLAB_MALLOC_ARENA_MAX=0", "not at least 1");
-	st = rerun(argv[0], "KMEMLAB_MALLOC_TOP_PAD=", "brk", buf, sizeof(buf));
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 33 && !buf[0],
-	   "KMEMLAB_MALLOC_TOP_PAD= (empty): taken as unset, no message");
-	if (strcmp(tap_backend(), "kmemlab")) {
-		ok(1, "# SKIP KMEMLAB_BRK_RESERVE is read on the kmemlab backend only");
-	} else {
-		st = rerun(argv[0], "KMEMLAB_BRK_RESERVE=1T", "brk", buf, sizeof(buf));
-		ok(WIFEXITED(st) && WEXITSTATUS(st) == 33 &&
-		   !strcmp(buf, "kml: KMEMLAB_BRK_RESERVE=1T: " KML_SIZE_WHY "; ignored\n"),
-		   "KMEMLAB_BRK_RESERVE=1T: reported once (\"%.*s\"), 1 GiB reserved",
-		   (int)strcspn(buf, "\n"), buf);
-	}
-	st = rerun(argv[0], "KMEMLAB_MALLOC_BACKEND=bogus", "nodev", buf, sizeof(buf));
-	ok(st == 0 && strstr(buf, "KMEMLAB_MALLOC_BACKEND=bogus"),
-	   "unknown backend: refused with a message");
-	return tap_done();
+	return test_harness_run(argc, argv);
 }

@@ -5,7 +5,7 @@
  * move the main arena continues in mmapped memory.
  */
 #include <sys/resource.h>
-#include "tap.h"
+#include "shim_test.h"
 
 #define MAXB 200000
 
@@ -119,7 +119,7 @@ static int small_reserve_child(void)
 	return good == 100 && outside > 0 && cur_brk() - b0 < (1 << 20) ? 0 : 1;
 }
 
-static void blocked_sys(void)
+static void blocked_sys(struct __test_metadata *_metadata)
 {
 	uintptr_t end = cur_brk(), pg = sysconf(_SC_PAGESIZE);
 	void *block = (void *)((end + 4 * pg) & ~(pg - 1));
@@ -127,13 +127,13 @@ static void blocked_sys(void)
 		       -1, 0);
 	int outside, good = alloc_100(0, (uintptr_t)block, &outside);
 
-	ok(m == block && good == 100 && outside > 0 && cur_brk() <= (uintptr_t)block,
-	   "break blocked by a mapping: malloc continues in mmapped memory (%d/100, %d beyond)",
-	   good, outside);
+	EXPECT_TRUE(m == block && good == 100 && outside > 0 && cur_brk() <= (uintptr_t)block)
+		TH_LOG("break blocked by a mapping: malloc uses mmapped memory (%d/100, %d beyond)",
+		       good, outside);
 	free(malloc(1000));
 }
 
-static void blocked_kmemlab(void)
+static void blocked_kmemlab(struct __test_metadata *_metadata)
 {
 	int status;
 	pid_t pid;
@@ -145,45 +145,65 @@ static void blocked_kmemlab(void)
 		execl("/proc/self/exe", "t_exhaust", "small-reserve", (char *)NULL);
 		_exit(127);
 	}
-	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	   WEXITSTATUS(status) == 0,
-	   "break at the end of a 1 MiB reservation: malloc continues in mmapped memory");
+	EXPECT_TRUE(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+		TH_LOG("break at the end of a 1 MiB reservation: malloc uses mmapped memory");
 }
 
-int main(int argc, char **argv)
+static const size_t sizes[] = { 1000, 50000, 1 << 20 };
+
+TEST(rlimit_as)
 {
-	static const size_t sizes[] = { 1000, 50000, 1 << 20 };
-	int kml = !strcmp(tap_backend(), "kmemlab");
 	char buf[256];
 	size_t i;
 	int st;
 
+	if (!strcmp(shim_backend(), "kmemlab"))
+		SKIP(return,
+		     "a kmemlab heap's brk range is reserved, and counted, at the first call");
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		st = run_child(as_child, (void *)sizes[i], buf, sizeof(buf));
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			TH_LOG("RLIMIT_AS +64M, %zu B blocks: NULL + ENOMEM, recovers (status %#x)",
+			       sizes[i], st);
+	}
+}
+
+TEST(rlimit_data)
+{
+	char buf[256];
+	int st = run_child(data_child, NULL, buf, sizeof(buf));
+
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		TH_LOG("RLIMIT_DATA 32 MiB: NULL + ENOMEM (status %#x)", st);
+}
+
+TEST(rlimit_as_thread)
+{
+	char buf[256];
+	int st = run_child(thread_child, NULL, buf, sizeof(buf));
+
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		TH_LOG("RLIMIT_AS: a new thread without room for an arena allocates (status %#x)",
+		       st);
+}
+
+TEST(blocked_break)
+{
+	if (!strcmp(shim_backend(), "kmemlab"))
+		blocked_kmemlab(_metadata);
+	else
+		blocked_sys(_metadata);
+	EXPECT_TRUE(kml_malloc_check() == 0)
+		TH_LOG("kml_malloc_check: every arena consistent at the end");
+}
+
+/* The harness's main, unless re-executed as blocked_kmemlab's child */
+int main(int argc, char **argv)
+{
 	if (argc > 1 && !strcmp(argv[1], "small-reserve"))
 		return small_reserve_child();
-	tap_start("exhaust");
-	for (i = 0; i < 3; i++) {
-		if (kml) {
-			ok(1, "RLIMIT_AS, blocks of %zu # SKIP %s", sizes[i],
-			   "a kmemlab heap's brk range is reserved, and counted, at the first call");
-			continue;
-		}
-		st = run_child(as_child, (void *)sizes[i], buf, sizeof(buf));
-		ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		   "RLIMIT_AS +64 MiB, blocks of %zu: NULL + ENOMEM, then recovers (status %#x)",
-		   sizes[i], st);
-	}
-	st = run_child(data_child, NULL, buf, sizeof(buf));
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "RLIMIT_DATA 32 MiB: NULL + ENOMEM (status %#x)",
-	   st);
-	st = run_child(thread_child, NULL, buf, sizeof(buf));
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	   "RLIMIT_AS: a new thread without room for an arena still allocates (status %#x)", st);
-	if (kml)
-		blocked_kmemlab();
-	else
-		blocked_sys();
-	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent at the end");
-	return tap_done();
+	return test_harness_run(argc, argv);
 }
 
 #include <pthread.h>

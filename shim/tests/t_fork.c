@@ -5,7 +5,7 @@
  * and the parent must carry on.
  */
 #include <pthread.h>
-#include "tap.h"
+#include "shim_test.h"
 
 static int stop;
 
@@ -33,13 +33,12 @@ static void *child_thread(void *arg)
 	return malloc(5000);
 }
 
-int main(void)
+TEST(fork_and_threads)
 {
 	pthread_t t[4];
 	int i, good = 0, status;
 	long n;
 
-	tap_start("fork");
 	for (n = 0; n < 4; n++)
 		pthread_create(&t[n], NULL, churn, (void *)n);
 	for (i = 0; i < 60; i++) {
@@ -67,9 +66,13 @@ int main(void)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (n = 0; n < 4; n++)
 		pthread_join(t[n], NULL);
-	ok(good == 60, "60 forks with 4 threads in malloc: %d children allocated and exited", good);
+	EXPECT_TRUE(good == 60)
+		TH_LOG("60 forks with 4 threads in malloc: %d children allocated and exited", good);
 	free(malloc(1000));
-	ok(1, "the parent allocates after the forks");
-	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent at the end");
-	return tap_done();
+	EXPECT_TRUE(1)
+		TH_LOG("the parent allocates after the forks");
+	EXPECT_TRUE(kml_malloc_check() == 0)
+		TH_LOG("kml_malloc_check: every arena consistent at the end");
 }
+
+TEST_HARNESS_MAIN

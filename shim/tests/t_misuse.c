@@ -4,7 +4,7 @@
  * runs in a child that must die by SIGABRT having printed exactly the
  * message, on a line of its own.
  */
-#include "tap.h"
+#include "shim_test.h"
 
 /* keeps results the compiler would otherwise call unused */
 static void *sink;
@@ -150,19 +150,20 @@ static const struct {
 	{ fast_corrupt, "malloc(): memory corruption (fast)" },
 };
 
-int main(void)
+TEST(misuse_aborts)
 {
 	char buf[4096], want[200];
 	size_t i;
 
-	tap_start("misuse");
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		int status = run_child(cases[i].fn, NULL, buf, sizeof(buf));
 
 		snprintf(want, sizeof(want), "%s\n", cases[i].msg);
-		ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strcmp(buf, want) == 0,
-		   "\"%s\": SIGABRT (status %#x), stderr \"%.*s\"", cases[i].msg, status,
-		   (int)strcspn(buf, "\n"), buf);
+		EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
+			    strcmp(buf, want) == 0)
+			TH_LOG("\"%s\": SIGABRT (status %#x), stderr \"%.*s\"", cases[i].msg,
+			       status, (int)strcspn(buf, "\n"), buf);
 	}
-	return tap_done();
 }
+
+TEST_HARNESS_MAIN

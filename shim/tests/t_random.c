@@ -6,7 +6,7 @@
  * address and checked for overlaps (using malloc_usable_size), and the
  * library's arena checker (kml_malloc_check) walks every chunk and bin.
  */
-#include "tap.h"
+#include "shim_test.h"
 
 #define SLOTS	3000
 #define OPS	400000
@@ -98,26 +98,25 @@ static void spoil(void *arg)
 	_exit(kml_malloc_check() ? 0 : 1);
 }
 
-static void check_finds(int what, const char *msg)
+static void check_finds(struct __test_metadata *_metadata, int what, const char *msg)
 {
 	char buf[4096];
 	int st = run_child(spoil, what ? (void *)1 : NULL, buf, sizeof(buf));
 
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(buf, msg),
-	   "kml_malloc_check finds a spoilt %s: \"%.*s\"",
-	   what ? "NON_MAIN_ARENA bit" : "boundary tag", (int)strcspn(buf, "\n"), buf);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(buf, msg))
+		TH_LOG("kml_malloc_check finds a spoilt %s: \"%.*s\"",
+		       what ? "NON_MAIN_ARENA bit" : "boundary tag", (int)strcspn(buf, "\n"), buf);
 }
 
-int main(void)
+TEST(random_operations)
 {
 	unsigned int seed = 12345;
 	long op;
 	int i;
 
-	tap_start("random");
 	/* first, while the chunks malloc returns come one after the other */
-	check_finds(0, "boundary tag differs from the size");
-	check_finds(1, "NON_MAIN_ARENA wrong in an in-use chunk");
+	check_finds(_metadata, 0, "boundary tag differs from the size");
+	check_finds(_metadata, 1, "NON_MAIN_ARENA wrong in an in-use chunk");
 	for (op = 0; op < OPS; op++) {
 		struct slot *x = &s[rand_r(&seed) % SLOTS];
 		unsigned int what = rand_r(&seed) % 10;
@@ -180,16 +179,23 @@ int main(void)
 			verify(&s[i], s[i].n);
 		free(s[i].p);
 	}
-	ok(!failed, "%d ops: no failed allocation (%d)", OPS, failed);
-	ok(!misaligned, "every block aligned, usable size >= request (%d bad)", misaligned);
-	ok(!corrupt, "every block kept its contents, calloc zeroed (%d bad)", corrupt);
-	ok(!overlaps, "no two live blocks overlap (%d)", overlaps);
-	ok(mallinfo2().hblks == 0, "every mmapped block unmapped at the end");
-	ok(!arena_errors,
-	   "kml_malloc_check: chunks, bins, fast bins, tcache consistent along the run (%lu problems)",
-	   arena_errors);
+	EXPECT_TRUE(!failed)
+		TH_LOG("%d ops: no failed allocation (%d)", OPS, failed);
+	EXPECT_TRUE(!misaligned)
+		TH_LOG("every block aligned, usable size >= request (%d bad)", misaligned);
+	EXPECT_TRUE(!corrupt)
+		TH_LOG("every block kept its contents, calloc zeroed (%d bad)", corrupt);
+	EXPECT_TRUE(!overlaps)
+		TH_LOG("no two live blocks overlap (%d)", overlaps);
+	EXPECT_TRUE(mallinfo2().hblks == 0)
+		TH_LOG("every mmapped block unmapped at the end");
+	EXPECT_TRUE(!arena_errors)
+		TH_LOG("kml_malloc_check along the run: chunks, (fast) bins, tcache (%lu problems)",
+		       arena_errors);
 	arena_errors = kml_malloc_check();
-	ok(!arena_errors, "kml_malloc_check: consistent after every block is freed (%lu problems)",
-	   arena_errors);
-	return tap_done();
+	EXPECT_TRUE(!arena_errors)
+		TH_LOG("kml_malloc_check: consistent after every block is freed (%lu problems)",
+		       arena_errors);
 }
+
+TEST_HARNESS_MAIN

@@ -5,7 +5,7 @@
  * negative sbrk; the mmap threshold rises after an mmapped block is freed
  * (and stays put once set by mallopt).
  */
-#include "tap.h"
+#include "shim_test.h"
 
 static void fixed_threshold(void *arg)
 {
@@ -20,19 +20,18 @@ static void fixed_threshold(void *arg)
 	_exit(chunk_mmapped(p) && chunk_mmapped(q) ? 0 : 1);
 }
 
-int main(void)
+TEST(seed_reuse_trim_threshold)
 {
 	uintptr_t b0, b1, b2;
 	void *v[40], *p, *q, *guard;
 	char buf[64];
 	int i, st;
 
-	tap_start("seed: reuse, trim, dynamic threshold");
-
 	p = malloc(1000);
 	free(p);
 	q = malloc(1000);
-	ok(p == q, "malloc(1000), free, malloc(1000): the same block");
+	EXPECT_TRUE(p == q)
+		TH_LOG("malloc(1000), free, malloc(1000): the same block");
 	free(q);
 
 	p = malloc(50000);
@@ -40,7 +39,8 @@ int main(void)
 	b0 = cur_brk();
 	free(p);
 	q = malloc(50000);
-	ok(p == q && cur_brk() == b0, "a freed 50000-byte brk block is reused, the break unmoved");
+	EXPECT_TRUE(p == q && cur_brk() == b0)
+		TH_LOG("a freed 50000-byte brk block is reused, the break unmoved");
 	free(q);
 	free(guard);
 
@@ -49,13 +49,14 @@ int main(void)
 	v[1] = malloc(2000);
 	v[2] = malloc(2000);
 	guard = malloc(100);
-	ok((char *)v[1] == (char *)v[0] + 2016 && (char *)v[2] == (char *)v[1] + 2016,
-	   "three 2000-byte blocks are neighbours (2016-byte chunks)");
+	EXPECT_TRUE((char *)v[1] == (char *)v[0] + 2016 && (char *)v[2] == (char *)v[1] + 2016)
+		TH_LOG("three 2000-byte blocks are neighbours (2016-byte chunks)");
 	free(v[0]);
 	free(v[2]);
 	free(v[1]);
 	p = malloc(3 * 2016 - 8);
-	ok(p == v[0], "freed in the order 1, 3, 2 they merge: malloc(6040) = the first");
+	EXPECT_TRUE(p == v[0])
+		TH_LOG("freed in the order 1, 3, 2 they merge: malloc(6040) = the first");
 	free(p);
 	free(guard);
 
@@ -66,30 +67,35 @@ int main(void)
 	for (i = 39; i >= 0; i--)
 		free(v[i]);
 	b2 = cur_brk();
-	ok(b1 > b0 && b2 < b1,
-	   "40 x 8000 bytes grow the break (+%lu); freeing them trims it (-%lu)",
-	   (unsigned long)(b1 - b0), (unsigned long)(b1 - b2));
-	ok(mallinfo2().keepcost <= 128 * 1024 + 4096 + 32,
-	   "after the trim the top keeps about the 128 KiB pad (%zu)", mallinfo2().keepcost);
+	EXPECT_TRUE(b1 > b0 && b2 < b1)
+		TH_LOG("40 x 8000 bytes grow the break (+%lu); freeing them trims it (-%lu)",
+		       (unsigned long)(b1 - b0), (unsigned long)(b1 - b2));
+	EXPECT_TRUE(mallinfo2().keepcost <= 128 * 1024 + 4096 + 32)
+		TH_LOG("after the trim the top keeps about the 128 KiB pad (%zu)",
+		       mallinfo2().keepcost);
 
 	for (i = 0; i < 40; i++)
 		v[i] = malloc(2000);
 	b1 = cur_brk();
 	for (i = 0; i < 40; i++)
 		free(v[i]);
-	ok(cur_brk() == b1, "freeing less than the trim threshold keeps the break");
+	EXPECT_TRUE(cur_brk() == b1)
+		TH_LOG("freeing less than the trim threshold keeps the break");
 
 	p = malloc(1 << 20);
-	ok(chunk_mmapped(p), "malloc(1 MiB) is mmapped");
+	EXPECT_TRUE(chunk_mmapped(p))
+		TH_LOG("malloc(1 MiB) is mmapped");
 	free(p);
 	b1 = cur_brk();
 	q = malloc(1 << 20);
-	ok(!chunk_mmapped(q) && cur_brk() > b1,
-	   "after its free the threshold rose: the next 1 MiB comes from the break");
+	EXPECT_TRUE(!chunk_mmapped(q) && cur_brk() > b1)
+		TH_LOG("after its free the threshold rose: the next 1 MiB comes from the break");
 	free(q);
 	st = run_child(fixed_threshold, NULL, buf, sizeof(buf));
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	   "with M_MMAP_THRESHOLD set by mallopt the threshold stays (both mmapped)");
-	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent at the end");
-	return tap_done();
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		TH_LOG("with M_MMAP_THRESHOLD set by mallopt the threshold stays (both mmapped)");
+	EXPECT_TRUE(kml_malloc_check() == 0)
+		TH_LOG("kml_malloc_check: every arena consistent at the end");
 }
+
+TEST_HARNESS_MAIN

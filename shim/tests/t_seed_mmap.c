@@ -3,9 +3,9 @@
  * The seed experiment: on a fresh heap malloc(128 KiB) is served by mmap,
  * not the break, and free() unmaps it at once.
  */
-#include "tap.h"
+#include "shim_test.h"
 
-int main(void)
+TEST(seed_mmap)
 {
 	uintptr_t before = cur_brk(), after, after_free;
 	char *p = malloc(128 * 1024);
@@ -16,13 +16,15 @@ int main(void)
 	mapped = page_mapped(p) && page_mapped(p + 128 * 1024 - 1);
 	free(p);
 	after_free = cur_brk();
-	tap_start("seed: malloc(128 KiB) is mmapped");
-	ok(after == before, "the break did not move (%#lx -> %#lx)", (unsigned long)before,
-	   (unsigned long)after);
-	ok(mapped && ((uintptr_t)p & 4095) == 16, "the block is mapped, 16 bytes into a page (%p)",
-	   (void *)p);
-	ok(!page_mapped(p) && !page_mapped(p + 128 * 1024 - 1),
-	   "after free() its pages are unmapped (mincore: ENOMEM)");
-	ok(after_free == before, "the break still did not move");
-	return tap_done();
+	EXPECT_TRUE(after == before)
+		TH_LOG("the break did not move (%#lx -> %#lx)", (unsigned long)before,
+		       (unsigned long)after);
+	EXPECT_TRUE(mapped && ((uintptr_t)p & 4095) == 16)
+		TH_LOG("the block is mapped, 16 bytes into a page (%p)", (void *)p);
+	EXPECT_TRUE(!page_mapped(p) && !page_mapped(p + 128 * 1024 - 1))
+		TH_LOG("after free() its pages are unmapped (mincore: ENOMEM)");
+	EXPECT_TRUE(after_free == before)
+		TH_LOG("the break still did not move");
 }
+
+TEST_HARNESS_MAIN

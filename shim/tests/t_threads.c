@@ -6,7 +6,7 @@
  * recycled rather than leaked.
  */
 #include <pthread.h>
-#include "tap.h"
+#include "shim_test.h"
 
 #define NTHREADS	8
 #define ROUNDS		20000
@@ -106,14 +106,13 @@ static void *short_lived(void *arg)
 	return NULL;
 }
 
-int main(void)
+TEST(threads)
 {
 	pthread_t t[NTHREADS];
 	struct mallinfo2 before, after;
 	long i;
 	int wave, created = 1;
 
-	tap_start("threads");
 	for (i = 0; i < NTHREADS; i++)
 		pthread_mutex_init(&box[i].lock, NULL);
 	for (i = 0; i < NTHREADS; i++)
@@ -126,11 +125,13 @@ int main(void)
 				errors++;
 			free(box[i].items[box[i].n]);
 		}
-	ok(created && errors == 0, "8 threads, %d rounds each, cross-thread frees: %d errors",
-	   ROUNDS, errors);
+	EXPECT_TRUE(created && errors == 0)
+		TH_LOG("8 threads, %d rounds each, cross-thread frees: %d errors", ROUNDS, errors);
 	after = mallinfo2();
-	ok(after.hblks == 0, "every mmapped block was unmapped (%zu left)", after.hblks);
-	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent after the threads");
+	EXPECT_TRUE(after.hblks == 0)
+		TH_LOG("every mmapped block was unmapped (%zu left)", after.hblks);
+	EXPECT_TRUE(kml_malloc_check() == 0)
+		TH_LOG("kml_malloc_check: every arena consistent after the threads");
 
 	for (wave = 0; wave < 3; wave++) {
 		if (wave == 1)
@@ -143,17 +144,19 @@ int main(void)
 		}
 	}
 	after = mallinfo2();
-	ok(after.arena <= before.arena && after.uordblks <= before.uordblks + 4096,
-	   "100 more short-lived threads: no growth (arena %zu -> %zu, in use %zu -> %zu)",
-	   before.arena, after.arena, before.uordblks, after.uordblks);
+	EXPECT_TRUE(after.arena <= before.arena && after.uordblks <= before.uordblks + 4096)
+		TH_LOG("100 more brief threads: no growth (arena %zu -> %zu, in use %zu -> %zu)",
+		       before.arena, after.arena, before.uordblks, after.uordblks);
 
 	/* the threads' arenas keep a free top of about top_pad each */
 	before = after;
 	i = malloc_trim(0);
 	after = mallinfo2();
-	ok(i == 1 && after.arena + 4096 * 2 < before.arena,
-	   "malloc_trim(0) gives back the free tops of every arena (arena %zu -> %zu)",
-	   before.arena, after.arena);
-	ok(kml_malloc_check() == 0, "kml_malloc_check: every arena consistent after malloc_trim");
-	return tap_done();
+	EXPECT_TRUE(i == 1 && after.arena + 4096 * 2 < before.arena)
+		TH_LOG("malloc_trim(0) gives back the free tops of every arena (arena %zu -> %zu)",
+		       before.arena, after.arena);
+	EXPECT_TRUE(kml_malloc_check() == 0)
+		TH_LOG("kml_malloc_check: every arena consistent after malloc_trim");
 }
+
+TEST_HARNESS_MAIN

@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tap.h - the little TAP printer and helpers the host tests share.
+ * shim_test.h - what the shim's tests share, on kselftest_harness.h.
  *
  * Tests are ordinary programs run with LD_PRELOAD=libkmemlab-malloc.so and
- * KMEMLAB_MALLOC_BACKEND=sys (on the host) or kmemlab (in the VM).
- * tap_start() fails the whole program unless the library is really the
+ * KMEMLAB_MALLOC_BACKEND=sys (on the host) or kmemlab (in the VM). Each
+ * program's first test, shim_active, fails unless the library is really the
  * malloc in use, on that backend.
+ *
+ * The harness forks a child per test from a parent that never allocates:
+ * stdout is made unbuffered before main (stdio would otherwise malloc its
+ * buffer at the harness's first printf), so every test starts on a fresh
+ * heap and the seed tests can measure the first malloc.
  */
-#ifndef KMM_TAP_H
-#define KMM_TAP_H
+#ifndef KMM_SHIM_TEST_H
+#define KMM_SHIM_TEST_H
 
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,69 +28,51 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "kselftest_harness.h"
 #include "../compiler.h"
 #include "../kmemlab-malloc.h"
 #include "../kml.h"
+
+/* run.sh allows a program 300 s; the VM's kmemlab backend is slow. */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 300
 
 /* NULL unless the library is loaded: its own symbols, looked up weakly */
 #pragma weak kml_malloc_backend
 #pragma weak kml_malloc_check
 #pragma weak kml_sbrk
 
+/* Before the harness prints: an unbuffered stdout never allocates. */
+static void __attribute__((constructor(101))) shim_test_unbuffered(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+}
+
 /* The backend the environment asks for: the library's default is kmemlab. */
-static inline const char *tap_backend(void)
+static inline const char *shim_backend(void)
 {
 	const char *be = getenv("KMEMLAB_MALLOC_BACKEND");
 
 	return be && *be ? be : "kmemlab";
 }
 
-static int tap_n, tap_failed;
-
-#define TAP_UNUSED __maybe_unused
-
-static __printf(2, 3) void tap_ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d ", cond ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (!cond)
-		tap_failed++;
-}
-
-#define ok(cond, ...) tap_ok(!!(cond), __VA_ARGS__)
-
-static int tap_done(void)
-{
-	printf("# %d tests, %d failed\n", tap_n, tap_failed);
-	return tap_failed ? 1 : 0;
-}
-
 /* The shim must be the malloc of this process, on the asked-for backend. */
-static void tap_start(const char *name)
+TEST(shim_active)
 {
 	const char *be = kml_malloc_backend ? kml_malloc_backend() : NULL;
 	void *p = malloc(1);
 
-	printf("# %s\n", name);
-	if (!be || strcmp(be, tap_backend()) != 0 || (uintptr_t)p & 15 ||
-	    malloc_usable_size(p) != 24) {
-		tap_ok(0, "%s: libkmemlab-malloc active on the %s backend (got %s)", name,
-		       tap_backend(), be ? be : "no shim");
-		exit(tap_done());
-	}
+	ASSERT_TRUE(be && strcmp(be, shim_backend()) == 0 && !((uintptr_t)p & 15) &&
+		    malloc_usable_size(p) == 24)
+		TH_LOG("libkmemlab-malloc active on the %s backend (got %s)", shim_backend(),
+		       be ? be : "no shim");
 	free(p);
 }
 
 /* The break the malloc moves: the process's own, or its kmemlab heap's. */
 static inline uintptr_t cur_brk(void)
 {
-	if (kml_sbrk && !strcmp(tap_backend(), "kmemlab"))
+	if (kml_sbrk && !strcmp(shim_backend(), "kmemlab"))
 		return (uintptr_t)kml_sbrk(0);
 	return (uintptr_t)syscall(SYS_brk, 0);
 }
@@ -116,7 +102,7 @@ static inline int chunk_mmapped(const void *p)
  * Runs fn in a child with stderr captured; returns its wait status and
  * copies at most len - 1 bytes of its stderr into buf.
  */
-static TAP_UNUSED int run_child(void (*fn)(void *), void *arg, char *buf, size_t len)
+static __maybe_unused int run_child(void (*fn)(void *), void *arg, char *buf, size_t len)
 {
 	int pfd[2], status = 0;
 	size_t got = 0;
@@ -143,4 +129,4 @@ static TAP_UNUSED int run_child(void (*fn)(void *), void *arg, char *buf, size_t
 	return status;
 }
 
-#endif /* KMM_TAP_H */
+#endif /* KMM_SHIM_TEST_H */
