@@ -42,7 +42,7 @@ for t in tests/t_*; do
 	case $t in *.c) continue ;; esac
 	[ -x "$t" ] || continue
 	# stdout is unbuffered (shim_test.h): both streams stay in order.
-	LD_PRELOAD=$LIB timeout 300 "./$t" >"$tmp/out" 2>&1
+	LD_PRELOAD=$LIB timeout 1200 "./$t" >"$tmp/out" 2>&1
 	rc=$?
 	p=0 f=0
 	while IFS= read -r line; do
