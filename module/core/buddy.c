@@ -312,14 +312,17 @@ static noinline u32 alloc_slow(struct kml_buddy *b, unsigned int order,
 u32 kml_buddy_alloc(struct kml_buddy *b, unsigned int order,
 		    enum kml_page_kind kind)
 {
-	if (likely(order == 0)) {
-		u32 idx = pcp_alloc(b, kind);
+	u32 idx;
 
-		if (likely(idx != KML_NIL))
-			return idx;
-		return alloc_slow(b, 0, kind, true);
+	if (likely(order == 0)) {
+		idx = pcp_alloc(b, kind);
+		if (unlikely(idx == KML_NIL))
+			idx = alloc_slow(b, 0, kind, true);
+	} else {
+		idx = alloc_slow(b, order, kind, false);
 	}
-	return alloc_slow(b, order, kind, false);
+	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
+	return idx;
 }
 
 unsigned int kml_buddy_alloc_bulk(struct kml_buddy *b, unsigned int n,
@@ -351,6 +354,7 @@ unsigned int kml_buddy_alloc_bulk(struct kml_buddy *b, unsigned int n,
 	pcp->pcp_allocs += got;
 	kml_unlock(&pcp->pcp_lock, flags);
 	kml_cpu_put();
+	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
 	return got;
 }
 
@@ -464,8 +468,8 @@ static noinline int free_slow(struct kml_buddy *b, u32 idx, unsigned int order,
 	return 0;
 }
 
-int kml_buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
-		   enum kml_page_kind kind)
+static inline int buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
+			     enum kml_page_kind kind)
 {
 	u16 expect = KML_TAG(KML_PG_ALLOC, kind, 0);
 	unsigned long flags = 0;
@@ -490,6 +494,15 @@ int kml_buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
 	if (unlikely(old != expect))
 		return misuse(b, idx, order, kind, old);
 	return 0;
+}
+
+int kml_buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
+		   enum kml_page_kind kind)
+{
+	int ret = buddy_free(b, idx, order, kind);
+
+	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
+	return ret;
 }
 
 unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
@@ -527,6 +540,7 @@ unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
 	}
 	kml_unlock(&pcp->pcp_lock, flags);
 	kml_cpu_put();
+	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
 	return bad;
 }
 
@@ -612,13 +626,18 @@ void kml_violation(struct kml_validation *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	v->pr(v->ctx, "%s: %s\n", v->who, buf);
+	if (v->pr)
+		v->pr(v->ctx, "%s: %s\n", v->who, buf);
+	else
+		kml_err("%s: %s\n", v->who, buf);
 }
 
 unsigned long kml_validation_end(struct kml_validation *v)
 {
-	if (v->errors > VALIDATE_SHOW)
+	if (v->errors > VALIDATE_SHOW && v->pr)
 		v->pr(v->ctx, "%s: ... %lu more\n", v->who, v->errors - VALIDATE_SHOW);
+	else if (v->errors > VALIDATE_SHOW)
+		kml_err("%s: ... %lu more\n", v->who, v->errors - VALIDATE_SHOW);
 	return v->errors;
 }
 

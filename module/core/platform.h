@@ -119,6 +119,8 @@
 #endif
 /* An invariant checked from KML_DEBUG 1 on. */
 #define KML_DEBUG_ASSERT(cond)	do { if (KML_DEBUG >= 1) KML_ASSERT(cond); } while (0)
+/* A whole-allocator check (a validate walk returning its count), from 2 on. */
+#define KML_DEBUG_CHECK(count)	do { if (KML_DEBUG >= 2) KML_ASSERT(!(count)); } while (0)
 
 void *kml_page_addr(u32 idx);
 u32 kml_addr_page(const void *addr);

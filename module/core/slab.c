@@ -80,6 +80,20 @@ static inline struct kml_page *pg(struct kml_cache *c, u32 idx)
 	return &c->cache_sys->sys_buddy->pages[idx];
 }
 
+/*
+ * KML_DEBUG 2: after each public operation, @c (if any) and the pages,
+ * whole. A cache that has reported misuse is not asserted on: the damage
+ * a caller did to its objects is what validate would find.
+ */
+static void debug_check(struct kml_slab_sys *sys, struct kml_cache *c)
+{
+	if (KML_DEBUG < 2)
+		return;
+	if (c && !KML_READ(c->cache_errors))
+		KML_DEBUG_CHECK(kml_slab_validate(c, NULL, NULL));
+	KML_DEBUG_CHECK(kml_buddy_validate(sys->sys_buddy, NULL, NULL));
+}
+
 static inline unsigned int slab_free_head(struct kml_cache *c, u32 head)
 {
 	return pg(c, head)->pg_aux & 0xffff;
@@ -666,7 +680,10 @@ static unsigned long shrink(struct kml_cache *c, bool try)
 
 unsigned long kml_slab_shrink(struct kml_cache *c)
 {
-	return shrink(c, false);
+	unsigned long pages = shrink(c, false);
+
+	debug_check(c->cache_sys, c);
+	return pages;
 }
 
 void kml_slab_reclaim(void *arg)
@@ -838,13 +855,17 @@ static inline void *alloc_caller(struct kml_cache *c, bool zero, const void *cal
 
 void *kml_slab_alloc(struct kml_cache *c, bool zero, const void *caller)
 {
+	void *obj;
+
 	if (unlikely(zero && c->cache_ctor)) {
 		/* Zeroing would undo the constructor (Linux warns too). */
 		kml_err("%s: zeroed allocation from a cache with a constructor, from " KML_PS
 			": not zeroed\n", c->cache_name, caller);
 		zero = false;
 	}
-	return alloc_caller(c, zero, caller);
+	obj = alloc_caller(c, zero, caller);
+	debug_check(c->cache_sys, c);
+	return obj;
 }
 
 static noinline int free_slow(struct kml_cache *c, void *obj, u32 head, unsigned int i,
@@ -929,7 +950,10 @@ static inline int free_caller(struct kml_cache *c, void *obj, const void *caller
 
 int kml_slab_free(struct kml_cache *c, void *obj, const void *caller)
 {
-	return free_caller(c, obj, caller);
+	int ret = free_caller(c, obj, caller);
+
+	debug_check(c->cache_sys, c);
+	return ret;
 }
 
 /* ---- kmalloc ---- */
@@ -956,8 +980,8 @@ struct kml_cache *kml_slab_kmalloc_cache(struct kml_slab_sys *sys, size_t size)
 	return sys->sys_kmalloc[i - 1];
 }
 
-void *kml_slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero,
-		       const void *caller)
+static inline void *slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero,
+				 const void *caller)
 {
 	struct kml_buddy *b = sys->sys_buddy;
 	struct kml_cache *c;
@@ -1026,7 +1050,16 @@ static struct kml_cache *owner_of(struct kml_slab_sys *sys, const void *p, int *
 	return NULL;
 }
 
-void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, const void *caller)
+void *kml_slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero,
+		       const void *caller)
+{
+	void *p = slab_kmalloc(sys, size, zero, caller);
+
+	debug_check(sys, kml_slab_kmalloc_cache(sys, size));
+	return p;
+}
+
+static inline void slab_kfree(struct kml_slab_sys *sys, const void *p, const void *caller)
 {
 	struct kml_buddy *b = sys->sys_buddy;
 	struct kml_cache *c;
@@ -1057,6 +1090,12 @@ void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, const void *caller)
 		sys->sys_large_frees++;
 		kml_unlock(&sys->sys_lock, flags);
 	}
+}
+
+void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, const void *caller)
+{
+	slab_kfree(sys, p, caller);
+	debug_check(sys, NULL);
 }
 
 size_t kml_slab_ksize(struct kml_slab_sys *sys, const void *p)

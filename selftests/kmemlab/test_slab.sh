@@ -13,25 +13,26 @@ plan 8
 kfree_before=$(kml_stat misuse_kfree)
 k64_before=$(kml_cache_stat kmalloc-64 errors)
 test_module test_kmemlab_slab
-check "kfree of foreign pointers (2) and inside an object (1) refused and counted" \
-	'[ $(( $(kml_stat misuse_kfree) - kfree_before )) = 3 ] && [ "$(kml_cache_stat kmalloc-64 errors)" = "$k64_before" ] &&
-	 dmesg | grep -q "kfree(.*): not a pointer kmemlab.s kmalloc handed out (not the start of an object)"'
+[ $(( $(kml_stat misuse_kfree) - kfree_before )) = 3 ] && [ "$(kml_cache_stat kmalloc-64 errors)" = "$k64_before" ] &&
+	dmesg | grep -q "kfree(.*): not a pointer kmemlab.s kmalloc handed out (not the start of an object)"
+result $? "kfree of foreign pointers (2) and inside an object (1) refused and counted"
 dmesg | grep -A2 'test_debug: double free' | head -n 3 | sed 's/^.*kmemlab: /# /'
-check "a report names the cache, the object, and who allocated and freed it" \
-	'dmesg | grep -q "test_debug: double free: object" &&
-	 dmesg | grep -q "test_debug:   last allocated by check_debug" &&
-	 dmesg | grep -q "test_debug:   freed again by check_debug"'
-check "write after free, red zone and destroy-with-live reports" \
-	'dmesg | grep -q "test_debug: write after free" &&
-	 dmesg | grep -q "test_debug: red zone overwritten" &&
-	 dmesg | grep -q "test_debug: object still allocated at destroy"'
+dmesg | grep -q "test_debug: double free: object" &&
+	dmesg | grep -q "test_debug:   last allocated by check_debug" &&
+	dmesg | grep -q "test_debug:   freed again by check_debug"
+result $? "a report names the cache, the object, and who allocated and freed it"
+dmesg | grep -q "test_debug: write after free" &&
+	dmesg | grep -q "test_debug: red zone overwritten" &&
+	dmesg | grep -q "test_debug: object still allocated at destroy"
+result $? "write after free, red zone and destroy-with-live reports"
 
 cat /proc/slabinfo >/tmp/theirs
 cat $D/slabinfo >/tmp/ours
-check "slabinfo header is /proc/slabinfo's" '[ "$(head -n 2 /tmp/ours)" = "$(head -n 2 /tmp/theirs)" ]'
-check "slabinfo rows have /proc/slabinfo's fields, kmem_cache included" \
-	'rows_ok /tmp/theirs && rows_ok /tmp/ours && grep -q "^kmem_cache " /tmp/ours &&
-	 [ "$(grep -c "^kmalloc-" /tmp/ours)" -ge 13 ] && ! grep -q "^test_" /tmp/ours'
+[ "$(head -n 2 /tmp/ours)" = "$(head -n 2 /tmp/theirs)" ]
+result $? "slabinfo header is /proc/slabinfo's"
+rows_ok /tmp/theirs && rows_ok /tmp/ours && grep -q "^kmem_cache " /tmp/ours &&
+	[ "$(grep -c "^kmalloc-" /tmp/ours)" -ge 13 ] && ! grep -q "^test_" /tmp/ours
+result $? "slabinfo rows have /proc/slabinfo's fields, kmem_cache included"
 bad=
 for d in $D/slab/*; do
 	g=$d/geometry
@@ -40,6 +41,8 @@ for d in $D/slab/*; do
 	  $((4096 << $(kml_field $g order))) ] || bad="$bad $name"
 	grep -q "^$name " /tmp/ours || bad="$bad $name(no slabinfo row)"
 done
-check "every cache's geometry adds up to its slab${bad:+, not:$bad}" '[ -z "$bad" ]'
-check "validate clean, and all pages back after the test caches went" 'clean && baseline'
+[ -z "$bad" ]
+result $? "every cache's geometry adds up to its slab${bad:+, not:$bad}"
+clean && baseline
+result $? "validate clean, and all pages back after the test caches went"
 finish

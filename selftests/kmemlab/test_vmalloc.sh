@@ -6,7 +6,8 @@
 
 plan 6
 test_module test_kmemlab_vmalloc
-check "no area left behind" '[ -z "$(cat $D/vmallocinfo)" ] && [ "$(kml_stat vmalloc_pages)" = 0 ]'
+[ -z "$(cat $D/vmallocinfo)" ] && [ "$(kml_stat vmalloc_pages)" = 0 ]
+result $? "no area left behind"
 
 insmod /kmemlab/kmemlab_hold.ko vmalloc_kb=1000
 # %pK: real addresses for root with kptr_restrict=1 (0 hashes them, and
@@ -20,13 +21,16 @@ theirs=$(grep "^$start-" /proc/vmallocinfo)
 echo "$restrict" >/proc/sys/kernel/kptr_restrict
 echo "# kernel: $theirs"
 # 1000 KiB is 250 pages; the size counts vmap's guard page: 251 * 4096.
-check "one area of 250 pages" 'echo "$ours" | grep -Eq "^0x[0-9a-f]+-0x[0-9a-f]+ +1028096 hold_vmalloc\+0x[0-9a-f]+/0x[0-9a-f]+ \[kmemlab_hold\] pages=250 vmalloc$"'
-check "range and size are the kernel's" '[ "$(echo "$ours" | awk "{ print \$1, \$2 }")" = "$(echo "$theirs" | awk "{ print \$1, \$2 }")" ]'
+echo "$ours" | grep -Eq "^0x[0-9a-f]+-0x[0-9a-f]+ +1028096 hold_vmalloc\+0x[0-9a-f]+/0x[0-9a-f]+ \[kmemlab_hold\] pages=250 vmalloc$"
+result $? "one area of 250 pages"
+[ "$(echo "$ours" | awk "{ print \$1, \$2 }")" = "$(echo "$theirs" | awk "{ print \$1, \$2 }")" ]
+result $? "range and size are the kernel's"
 rmmod kmemlab_hold
-check "vmallocinfo empty after vfree" '[ -z "$(cat $D/vmallocinfo)" ]'
+[ -z "$(cat $D/vmallocinfo)" ]
+result $? "vmallocinfo empty after vfree"
 before=$(kml_stat misuse_vfree)
 # vfree of a pointer inside an area, then of the area twice: two refusals.
 insmod /kmemlab/kmemlab_hold.ko vmalloc_kb=8 double_free=1 && rmmod kmemlab_hold
-check "bad vfrees refused and counted, pages back" \
-	'[ $(( $(kml_stat misuse_vfree) - before )) = 2 ] && [ "$(kml_stat vmalloc_pages)" = 0 ] && clean'
+[ $(( $(kml_stat misuse_vfree) - before )) = 2 ] && [ "$(kml_stat vmalloc_pages)" = 0 ] && clean
+result $? "bad vfrees refused and counted, pages back"
 finish
