@@ -32,13 +32,7 @@ static DEFINE_MUTEX(dirs_lock);		/* slab_dir and cache_dirs */
 static struct dentry *slab_dir;		/* NULL until debugfs is up */
 static struct dentry *cache_dirs[KML_MAX_CACHES];
 
-static void cache_dir_add(struct kml_cache *c);
-
-static int cache_dir_add_each(struct kml_cache *c, void *arg)
-{
-	cache_dir_add(c);
-	return 0;
-}
+static int cache_dir_add(struct kml_cache *c, void *unused);
 
 int kml_slab_api_init(void)
 {
@@ -71,8 +65,9 @@ void kml_slab_debugfs_init(struct dentry *dir)
 {
 	mutex_lock(&dirs_lock);
 	slab_dir = debugfs_create_dir("slab", dir);
-	kml_slab_for_each(&kml_slab, cache_dir_add_each, NULL);
 	mutex_unlock(&dirs_lock);
+	/* A cache created meanwhile gets its directory once, from either side. */
+	kml_slab_for_each(&kml_slab, cache_dir_add, NULL);
 }
 
 void kml_slab_debugfs_exit(void)
@@ -110,9 +105,7 @@ int kml_cache_create_err(const char *name, unsigned int size, unsigned int align
 				   align, err);
 	if (err)
 		return err;
-	mutex_lock(&dirs_lock);
-	cache_dir_add(*cp);
-	mutex_unlock(&dirs_lock);
+	cache_dir_add(*cp, NULL);
 	return 0;
 }
 
@@ -128,22 +121,17 @@ EXPORT_SYMBOL_GPL(kml_cache_create);
 void kml_cache_destroy(struct kml_cache *c)
 {
 	struct kml_cache_geometry g;
-	unsigned int id;
 
 	if (!c)
 		return;
 	kml_slab_geometry(c, &g);
-	id = g.id;
 	/* Open debugfs files pin nothing: remove them before the descriptor goes. */
 	mutex_lock(&dirs_lock);
-	debugfs_remove_recursive(cache_dirs[id]);
-	cache_dirs[id] = NULL;
+	debugfs_remove_recursive(cache_dirs[g.id]);
+	cache_dirs[g.id] = NULL;
 	mutex_unlock(&dirs_lock);
-	if (kml_slab_destroy(c)) {
-		mutex_lock(&dirs_lock);
-		cache_dir_add(c);	/* kept, with its live objects */
-		mutex_unlock(&dirs_lock);
-	}
+	if (kml_slab_destroy(c))
+		cache_dir_add(c, NULL);	/* kept, with its live objects */
 }
 EXPORT_SYMBOL_GPL(kml_cache_destroy);
 
@@ -316,22 +304,24 @@ static int cache_validate_show(struct seq_file *m, void *v)
 DEFINE_SHOW_ATTRIBUTE(cache_validate);
 
 /* A cache's debugfs directory, unless debugfs is not up yet or it has one. */
-static void cache_dir_add(struct kml_cache *c)
+static int cache_dir_add(struct kml_cache *c, void *unused)
 {
 	struct kml_cache_geometry g;
 	struct dentry *d;
 
-	lockdep_assert_held(&dirs_lock);
 	kml_slab_geometry(c, &g);
-	if (!slab_dir || cache_dirs[g.id])
-		return;
-	d = debugfs_create_dir(g.name, slab_dir);
-	if (IS_ERR(d))
-		return;
-	debugfs_create_file("geometry", 0444, d, c, &geometry_fops);
-	debugfs_create_file("stats", 0444, d, c, &cache_stats_fops);
-	debugfs_create_file("validate", 0400, d, c, &cache_validate_fops);
-	cache_dirs[g.id] = d;
+	mutex_lock(&dirs_lock);
+	if (slab_dir && !cache_dirs[g.id]) {
+		d = debugfs_create_dir(g.name, slab_dir);
+		if (!IS_ERR(d)) {
+			debugfs_create_file("geometry", 0444, d, c, &geometry_fops);
+			debugfs_create_file("stats", 0444, d, c, &cache_stats_fops);
+			debugfs_create_file("validate", 0400, d, c, &cache_validate_fops);
+			cache_dirs[g.id] = d;
+		}
+	}
+	mutex_unlock(&dirs_lock);
+	return 0;
 }
 
 struct validate_all {

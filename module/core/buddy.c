@@ -616,6 +616,18 @@ u32 kml_buddy_walk(struct kml_buddy *b, u32 from, u32 n,
 
 #define VALIDATE_SHOW	16	/* violations printed; the rest are counted */
 
+/* Where a walk with no printer of its own reports: the kernel log. */
+static __printf(2, 3) void print_err(void *ctx, const char *fmt, ...)
+{
+	char buf[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	kml_err("%s", buf);
+}
+
 void kml_violation(struct kml_validation *v, const char *fmt, ...)
 {
 	char buf[160];
@@ -626,18 +638,14 @@ void kml_violation(struct kml_validation *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (v->pr)
-		v->pr(v->ctx, "%s: %s\n", v->who, buf);
-	else
-		kml_err("%s: %s\n", v->who, buf);
+	(v->pr ?: print_err)(v->ctx, "%s: %s\n", v->who, buf);
 }
 
 unsigned long kml_validation_end(struct kml_validation *v)
 {
-	if (v->errors > VALIDATE_SHOW && v->pr)
-		v->pr(v->ctx, "%s: ... %lu more\n", v->who, v->errors - VALIDATE_SHOW);
-	else if (v->errors > VALIDATE_SHOW)
-		kml_err("%s: ... %lu more\n", v->who, v->errors - VALIDATE_SHOW);
+	if (v->errors > VALIDATE_SHOW)
+		(v->pr ?: print_err)(v->ctx, "%s: ... %lu more\n", v->who,
+				     v->errors - VALIDATE_SHOW);
 	return v->errors;
 }
 

@@ -175,7 +175,7 @@ unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx
  * prints how many went unprinted and returns the count.
  */
 struct kml_validation {
-	kml_print_fn pr;
+	kml_print_fn pr;	/* NULL: the kernel log (kml_err) */
 	void *ctx;
 	const char *who;	/* "buddy", or a cache's name */
 	unsigned long errors;

@@ -87,8 +87,6 @@ static inline struct kml_page *pg(struct kml_cache *c, u32 idx)
  */
 static void debug_check(struct kml_slab_sys *sys, struct kml_cache *c)
 {
-	if (KML_DEBUG < 2)
-		return;
 	if (c && !KML_READ(c->cache_errors))
 		KML_DEBUG_CHECK(kml_slab_validate(c, NULL, NULL));
 	KML_DEBUG_CHECK(kml_buddy_validate(sys->sys_buddy, NULL, NULL));

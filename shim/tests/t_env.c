@@ -75,15 +75,25 @@ static int child(const char *what)
 	return 2;
 }
 
+struct exec_args {
+	char **argv, **env;
+};
+
+static void exec_self(void *arg)
+{
+	struct exec_args *a = arg;
+
+	execve("/proc/self/exe", a->argv, a->env);
+	_exit(127);
+}
+
 /* Runs this program with one more variable; stderr into buf. */
 static int rerun(const char *var, const char *what, char *buf, size_t len)
 {
 	char *env[256];
 	char *argv[3];
-	int pfd[2], st = -1, n = 0, i;
-	size_t got = 0;
-	ssize_t r;
-	pid_t pid;
+	struct exec_args a = { argv, env };
+	int n = 0, i;
 
 	int sets_backend = !strncmp(var, "KMEMLAB_MALLOC_BACKEND=", 23);
 
@@ -95,23 +105,7 @@ static int rerun(const char *var, const char *what, char *buf, size_t len)
 	argv[1] = (char *)what;
 	argv[2] = NULL;
 	env[n] = NULL;
-	if (pipe(pfd))
-		return -1;
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		dup2(pfd[1], 2);
-		close(pfd[0]);
-		execve("/proc/self/exe", argv, env);
-		_exit(127);
-	}
-	close(pfd[1]);
-	while (got + 1 < len && (r = read(pfd[0], buf + got, len - 1 - got)) > 0)
-		got += r;
-	buf[got] = '\0';
-	close(pfd[0]);
-	waitpid(pid, &st, 0);
-	return st;
+	return run_child(exec_self, &a, buf, len);
 }
 
 /*
