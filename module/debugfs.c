@@ -196,6 +196,10 @@ static int stats_show(struct seq_file *m, void *v)
 		   atomic_long_read(&kml_heap_stats.sigsegv),
 		   atomic_long_read(&kml_heap_stats.fork_pages),
 		   atomic_long_read(&kml_heap_stats.held));
+	seq_printf(m, "gfp_refused %ld\nnofail_waits %ld\nnofail_failed %ld\n",
+		   atomic_long_read(&kml_gfp_stats.refused),
+		   atomic_long_read(&kml_gfp_stats.nofail_waits),
+		   atomic_long_read(&kml_gfp_stats.nofail_failed));
 	for (i = 0; i < KML_NR_MISUSE; i++)
 		seq_printf(m, "misuse_%s %lu\n", kml_misuse_name[i], st.misuse[i]);
 	return 0;

@@ -24,6 +24,21 @@ extern struct kml_region kml_region;
 extern struct kml_buddy kml_buddy;
 extern unsigned long kml_baseline_free;
 
+/* gfp.c: one policy for the gfp masks of every call. */
+struct kml_gfp_stats {
+	atomic_long_t refused;		/* unknown bits, DMA zones */
+	atomic_long_t nofail_waits;	/* __GFP_NOFAIL retries */
+	atomic_long_t nofail_failed;	/* __GFP_NOFAIL that could not wait */
+};
+
+extern struct kml_gfp_stats kml_gfp_stats;
+/* might_alloc(), then false (reported, counted) for a gfp kmemlab refuses. */
+bool kml_gfp_begin(gfp_t gfp, const char *what, const void *caller);
+bool kml_want_init_on_alloc(gfp_t gfp);
+bool kml_want_init_on_free(void);
+/* After a failed attempt: true when the caller should try again (NOFAIL). */
+bool kml_gfp_retry(gfp_t gfp, unsigned int *attempt, const char *what, const void *caller);
+
 int kml_region_init(unsigned int region_mb, unsigned int chunk_order);
 void kml_region_exit(void);
 u32 kml_page_index(const struct page *page);	/* KML_NIL if foreign */
@@ -53,9 +68,6 @@ void kml_slab_debugfs_init(struct dentry *dir);
 void kml_slab_debugfs_exit(void);
 void kml_slab_api_exit(void);
 int kml_slabinfo_show(struct seq_file *m, void *v);
-/* kml_cache_create with the reason: -EINVAL, -EEXIST, -ENOSPC or -ENOMEM. */
-int kml_cache_create_err(const char *name, unsigned int size, unsigned int align,
-			 unsigned int flags, void (*ctor)(void *), struct kml_cache **cp);
 unsigned long kml_slab_validate_all(struct seq_file *m);
 void kml_slab_shrink_all(void);
 
