@@ -36,17 +36,17 @@ static const struct kernel_param_ops tristate_ops = {
 	.get = param_get_int,
 };
 
-static int init_on_alloc = -1;
-module_param_cb(init_on_alloc, &tristate_ops, &init_on_alloc, 0644);
+static int param_init_on_alloc = -1;
+module_param_cb(init_on_alloc, &tristate_ops, &param_init_on_alloc, 0644);
 MODULE_PARM_DESC(init_on_alloc, "zero every allocation: -1 as the kernel's init_on_alloc (default), 0 never, 1 always");
 
-static int init_on_free = -1;
-module_param_cb(init_on_free, &tristate_ops, &init_on_free, 0644);
+static int param_init_on_free = -1;
+module_param_cb(init_on_free, &tristate_ops, &param_init_on_free, 0644);
 MODULE_PARM_DESC(init_on_free, "zero memory when it is freed: -1 as the kernel's init_on_free (default), 0 never, 1 always");
 
 bool kml_want_init_on_alloc(gfp_t gfp)
 {
-	int v = READ_ONCE(init_on_alloc);
+	int v = READ_ONCE(param_init_on_alloc);
 
 	if (gfp & __GFP_ZERO)
 		return true;
@@ -55,7 +55,7 @@ bool kml_want_init_on_alloc(gfp_t gfp)
 
 bool kml_want_init_on_free(void)
 {
-	int v = READ_ONCE(init_on_free);
+	int v = READ_ONCE(param_init_on_free);
 
 	return v < 0 ? want_init_on_free() : v;
 }
