@@ -104,6 +104,8 @@ static const char *run_state(u16 tag)
 		return "pcp";
 	case KML_PG_FREEING:
 		return "freeing";
+	case KML_PG_HELD:
+		return "held";
 	case KML_PG_ALLOC:
 		return kml_kind_name[KML_TAG_KIND(tag) % KML_NR_KINDS];
 	default:
@@ -181,6 +183,7 @@ static int stats_show(struct seq_file *m, void *v)
 	for (o = 0; o <= st.max_order; o++)
 		seq_printf(m, "failed_order%u %lu\n", o, st.failed[o]);
 	seq_printf(m, "splits %lu\nmerges %lu\ndrains %lu\n", st.splits, st.merges, st.drains);
+	seq_printf(m, "held_pages %lu\n", st.held_pages);
 	seq_printf(m, "vmalloc_allocs %lu\nvmalloc_frees %lu\nvmalloc_failed %lu\n",
 		   KML_READ(kml_vm_stats.allocs), KML_READ(kml_vm_stats.frees),
 		   KML_READ(kml_vm_stats.failed));

@@ -50,7 +50,7 @@ const char *const kml_misuse_name[KML_NR_MISUSE] = {
 };
 
 static const char *const state_name[] = {
-	"tail", "free", "pcp", "allocated", "freeing",
+	"tail", "free", "pcp", "allocated", "freeing", "held",
 };
 
 static inline struct kml_page *pg(struct kml_buddy *b, u32 idx)
@@ -153,6 +153,7 @@ int kml_buddy_init(struct kml_buddy *b, u32 npages, unsigned int max_order)
 	kml_lock_init(&b->zone_lock);
 	for (i = 0; i <= KML_MAX_ORDER_LIMIT; i++)
 		b->free_head[i] = KML_NIL;
+	b->held_head = KML_NIL;
 	for (i = 0; i < b->nr_pcp; i++) {
 		kml_lock_init(&b->pcp[i].pcp_lock);
 		b->pcp[i].pcp_head = KML_NIL;
@@ -390,6 +391,7 @@ static noinline int misuse(struct kml_buddy *b, u32 idx, unsigned int order,
 	case KML_PG_FREE:
 	case KML_PG_PCP:
 	case KML_PG_FREEING:
+	case KML_PG_HELD:
 		m = KML_BAD_DOUBLE_FREE;
 		break;
 	case KML_PG_ALLOC:
@@ -438,14 +440,9 @@ void kml_buddy_note_misuse(struct kml_buddy *b, enum kml_misuse m)
 	kml_unlock(&b->zone_lock, flags);
 }
 
-/* Higher orders and calls that fail the fast path's range check. */
-static noinline int free_slow(struct kml_buddy *b, u32 idx, unsigned int order,
-			      enum kml_page_kind kind)
+/* The range checks of free_slow, for calls that do not free. */
+static int check_range(struct kml_buddy *b, u32 idx, unsigned int order)
 {
-	u16 expect = KML_TAG(KML_PG_ALLOC, kind, order);
-	unsigned long flags = 0;
-	u16 old;
-
 	if (idx >= b->npages) {
 		kml_buddy_note_misuse(b, KML_BAD_OUTSIDE);
 		kml_err("free of page %u order %u: not in the region (%u pages)\n",
@@ -458,6 +455,19 @@ static noinline int free_slow(struct kml_buddy *b, u32 idx, unsigned int order,
 			idx, order, b->max_order);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Higher orders and calls that fail the fast path's range check. */
+static noinline int free_slow(struct kml_buddy *b, u32 idx, unsigned int order,
+			      enum kml_page_kind kind)
+{
+	u16 expect = KML_TAG(KML_PG_ALLOC, kind, order);
+	unsigned long flags = 0;
+	u16 old;
+
+	if (check_range(b, idx, order))
+		return -EINVAL;
 	old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect,
 			    KML_TAG(KML_PG_FREEING, kind, order));
 	if (old != expect)
@@ -544,6 +554,86 @@ unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
 	return bad;
 }
 
+int kml_buddy_check(struct kml_buddy *b, u32 idx, unsigned int order,
+		    enum kml_page_kind kind)
+{
+	u16 tag;
+
+	if (check_range(b, idx, order))
+		return -EINVAL;
+	tag = get_tag(b, idx);
+	if (tag != KML_TAG(KML_PG_ALLOC, kind, order))
+		return misuse(b, idx, order, kind, tag);
+	return 0;
+}
+
+int kml_buddy_hold(struct kml_buddy *b, u32 idx, unsigned int order,
+		   enum kml_page_kind kind)
+{
+	u16 expect = KML_TAG(KML_PG_ALLOC, kind, order), old;
+	unsigned long flags = 0;
+
+	if (check_range(b, idx, order))
+		return -EINVAL;
+	old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect, KML_TAG(KML_PG_HELD, kind, order));
+	if (old != expect)
+		return misuse(b, idx, order, kind, old);
+	kml_lock(&b->zone_lock, flags);
+	kml_page_list_push(b->pages, &b->held_head, idx);
+	b->held_pages += 1ul << order;
+	kml_unlock(&b->zone_lock, flags);
+	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
+	return 0;
+}
+
+unsigned int kml_buddy_unhold(struct kml_buddy *b, bool (*busy)(void *ctx, u32 idx,
+								 unsigned int order),
+			      void *ctx, u32 *out, unsigned int max)
+{
+	unsigned long flags = 0;
+	unsigned int n = 0;
+	u32 idx, next;
+
+	kml_lock(&b->zone_lock, flags);
+	for (idx = b->held_head; idx != KML_NIL && n < max; idx = next) {
+		u16 tag = get_tag(b, idx);
+		unsigned int order = KML_TAG_ORDER(tag);
+
+		next = pg(b, idx)->pg_next;
+		KML_DEBUG_ASSERT(KML_TAG_STATE(tag) == KML_PG_HELD);
+		if (busy(ctx, idx, order))
+			continue;
+		kml_page_list_del(b->pages, &b->held_head, idx);
+		b->held_pages -= 1ul << order;
+		set_tag(b, idx, KML_TAG(KML_PG_ALLOC, KML_TAG_KIND(tag), order));
+		out[n++] = idx;
+	}
+	kml_unlock(&b->zone_lock, flags);
+	return n;
+}
+
+int kml_buddy_split(struct kml_buddy *b, u32 idx, unsigned int order,
+		    enum kml_page_kind kind)
+{
+	u16 expect = KML_TAG(KML_PG_ALLOC, kind, order), old;
+	unsigned long flags = 0;
+	u32 i;
+
+	if (check_range(b, idx, order))
+		return -EINVAL;
+	/* FREEING, while the tails change: no free can claim the block meanwhile. */
+	old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect, KML_TAG(KML_PG_FREEING, kind, order));
+	if (old != expect)
+		return misuse(b, idx, order, kind, old);
+	kml_lock(&b->zone_lock, flags);
+	for (i = (1u << order) - 1; i > 0; i--)
+		set_tag(b, idx + i, KML_TAG(KML_PG_ALLOC, kind, 0));
+	set_tag(b, idx, KML_TAG(KML_PG_ALLOC, kind, 0));
+	kml_unlock(&b->zone_lock, flags);
+	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
+	return 0;
+}
+
 unsigned long kml_buddy_free_pages(struct kml_buddy *b)
 {
 	unsigned long n = 0;
@@ -579,6 +669,7 @@ void kml_buddy_stats(struct kml_buddy *b, struct kml_buddy_stats *st)
 	st->splits = KML_READ(b->splits);
 	st->merges = KML_READ(b->merges);
 	st->drains = KML_READ(b->drains);
+	st->held_pages = KML_READ(b->held_pages);
 	for (i = 0; i < KML_NR_MISUSE; i++)
 		st->misuse[i] = KML_READ(b->misuse[i]);
 }
@@ -649,6 +740,35 @@ unsigned long kml_validation_end(struct kml_validation *v)
 	return v->errors;
 }
 
+/* The held list: HELD heads only, linked both ways, as many pages as counted. */
+static void held_validate(struct kml_buddy *b, struct kml_validation *v)
+{
+	unsigned long pages = 0;
+	u32 idx, prev = KML_NIL;
+
+	for (idx = b->held_head; idx != KML_NIL; idx = pg(b, idx)->pg_next) {
+		u16 tag;
+
+		if (idx >= b->npages) {
+			kml_violation(v, "held list: link to page %u, off the region", idx);
+			break;
+		}
+		tag = get_tag(b, idx);
+		if (KML_TAG_STATE(tag) != KML_PG_HELD)
+			kml_violation(v, "held list: page %u has tag %#x", idx, tag);
+		if (pg(b, idx)->pg_prev != prev)
+			kml_violation(v, "held list: page %u links back to %u, not %u", idx,
+				      pg(b, idx)->pg_prev, prev);
+		prev = idx;
+		pages += 1ul << KML_TAG_ORDER(tag);
+		if (pages > b->held_pages)
+			break;
+	}
+	if (pages != b->held_pages)
+		kml_violation(v, "held list: %lu pages counted, %lu%s linked", b->held_pages,
+			      pages, pages > b->held_pages ? " or more" : "");
+}
+
 unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx)
 {
 	unsigned long heads[KML_MAX_ORDER_LIMIT + 1] = { 0 };
@@ -709,13 +829,14 @@ unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx
 			kml_violation(&v, "order %u list: nr_free %lu, %lu%s blocks linked", o,
 				      b->nr_free[o], n, n > b->nr_free[o] ? " or more" : "");
 	}
+	held_validate(b, &v);
 
 	for (idx = 0; idx < b->npages;) {
 		u16 t = get_tag(b, idx);
 		unsigned int st = KML_TAG_STATE(t), order = KML_TAG_ORDER(t);
 		u32 size = 1u << order, j;
 
-		if (st == KML_PG_TAIL || st > KML_PG_FREEING || order > b->max_order ||
+		if (st == KML_PG_TAIL || st > KML_PG_HELD || order > b->max_order ||
 		    KML_TAG_KIND(t) >= KML_NR_KINDS) {
 			kml_violation(&v, "page %u: tag %#x where a block should start", idx, t);
 			idx++;

@@ -20,6 +20,7 @@ enum kml_page_state {
 	KML_PG_PCP,		/* an order-0 page on a per-CPU list */
 	KML_PG_ALLOC,		/* heads an allocated block */
 	KML_PG_FREEING,		/* heads a block on its way back (transient) */
+	KML_PG_HELD,		/* freed by its owner, still referenced: waits */
 };
 
 /* Who owns an allocated block: the tag's high byte. */
@@ -109,6 +110,8 @@ struct kml_buddy {
 	unsigned long failed[KML_MAX_ORDER_LIMIT + 1];	/* by order */
 	unsigned long splits, merges, drains;
 	unsigned long misuse[KML_NR_MISUSE];
+	u32 held_head;		/* HELD blocks, linked through pg_next/pg_prev */
+	unsigned long held_pages;
 	unsigned int pcp_high;	/* drain to pcp_batch above this */
 	unsigned int pcp_batch;	/* pages moved per refill or drain */
 	unsigned int nr_pcp;
@@ -145,6 +148,26 @@ unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
  * a best guess, for reports.
  */
 u32 kml_buddy_block_head(struct kml_buddy *b, u32 idx);
+/*
+ * A block whose owner frees it while others still hold references to its
+ * pages (the glue knows: page reference counts) is held, not freed:
+ * kml_buddy_check reports (and counts) a free that kml_buddy_free would
+ * refuse, changing nothing; kml_buddy_hold turns a correctly freed block
+ * into a HELD one (or reports, as kml_buddy_free); kml_buddy_unhold takes
+ * up to @max held blocks for which @busy says false off the held list and
+ * makes them ALLOC again, writing their heads to @out, for the caller to
+ * free with kml_buddy_free. @busy runs under the zone lock.
+ */
+int kml_buddy_check(struct kml_buddy *b, u32 idx, unsigned int order,
+		    enum kml_page_kind kind);
+int kml_buddy_hold(struct kml_buddy *b, u32 idx, unsigned int order,
+		   enum kml_page_kind kind);
+unsigned int kml_buddy_unhold(struct kml_buddy *b, bool (*busy)(void *ctx, u32 idx,
+								 unsigned int order),
+			      void *ctx, u32 *out, unsigned int max);
+/* An allocated block of @order becomes 1 << @order allocated order-0 blocks. */
+int kml_buddy_split(struct kml_buddy *b, u32 idx, unsigned int order,
+		    enum kml_page_kind kind);
 /* Counts a misuse the caller found before it had a page index. */
 void kml_buddy_note_misuse(struct kml_buddy *b, enum kml_misuse m);
 /* Gives every per-CPU page back to the free lists. */
@@ -161,6 +184,7 @@ struct kml_buddy_stats {
 	unsigned long allocs[KML_MAX_ORDER_LIMIT + 1], failed[KML_MAX_ORDER_LIMIT + 1];
 	unsigned long splits, merges, drains;
 	unsigned long misuse[KML_NR_MISUSE];
+	unsigned long held_pages;	/* freed, still referenced */
 };
 
 void kml_buddy_stats(struct kml_buddy *b, struct kml_buddy_stats *st);
