@@ -42,6 +42,8 @@ bool kml_gfp_retry(gfp_t gfp, unsigned int *attempt, const char *what, const voi
 int kml_region_init(unsigned int region_mb, unsigned int chunk_order);
 void kml_region_exit(void);
 u32 kml_page_index(const struct page *page);	/* KML_NIL if foreign */
+/* pages.c: held blocks whose last reference has gone come back; at unload. */
+void kml_pages_exit(void);
 
 static inline struct page *kml_index_page(u32 idx)
 {

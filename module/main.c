@@ -81,6 +81,7 @@ static void __exit kmemlab_exit(void)
 	kml_heap_exit();
 	kml_vmalloc_exit();
 	kml_slab_api_exit();
+	kml_pages_exit();
 	kml_buddy_drain(&kml_buddy);
 	left = npages - kml_buddy_free_pages(&kml_buddy);
 	if (left)

@@ -32,6 +32,9 @@ static void give_back(unsigned int n)
 		for (i = 0; i < 1ul << kml_region.chunk_order; i++) {
 			struct page *page = pfn_to_page(kml_region.chunk_pfn[n] + i);
 
+			/* A compound block a caller never freed: its tails come first. */
+			if (PageHead(page))
+				kml_clear_compound(page, compound_order(page));
 			set_page_private(page, 0);
 			__free_page(page);
 		}

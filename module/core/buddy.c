@@ -612,6 +612,18 @@ unsigned int kml_buddy_unhold(struct kml_buddy *b, bool (*busy)(void *ctx, u32 i
 	return n;
 }
 
+int kml_buddy_alloc_order(struct kml_buddy *b, u32 idx, enum kml_page_kind kind)
+{
+	u16 tag;
+
+	if (idx >= b->npages)
+		return -1;
+	tag = get_tag(b, idx);
+	if (KML_TAG_STATE(tag) != KML_PG_ALLOC || KML_TAG_KIND(tag) != kind)
+		return -1;
+	return KML_TAG_ORDER(tag);
+}
+
 int kml_buddy_split(struct kml_buddy *b, u32 idx, unsigned int order,
 		    enum kml_page_kind kind)
 {

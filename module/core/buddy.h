@@ -165,6 +165,8 @@ int kml_buddy_hold(struct kml_buddy *b, u32 idx, unsigned int order,
 unsigned int kml_buddy_unhold(struct kml_buddy *b, bool (*busy)(void *ctx, u32 idx,
 								 unsigned int order),
 			      void *ctx, u32 *out, unsigned int max);
+/* The order of the @kind block allocated at @idx, or -1 if it is not one. */
+int kml_buddy_alloc_order(struct kml_buddy *b, u32 idx, enum kml_page_kind kind);
 /* An allocated block of @order becomes 1 << @order allocated order-0 blocks. */
 int kml_buddy_split(struct kml_buddy *b, u32 idx, unsigned int order,
 		    enum kml_page_kind kind);
