@@ -11,7 +11,7 @@
  *   kml_gfp_retry       __GFP_NOFAIL: wait and try again, while the gfp lets
  *                       the caller sleep.
  */
-#include <linux/delay.h>
+#include <linux/sched.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -90,6 +90,6 @@ bool kml_gfp_retry(gfp_t gfp, unsigned int *attempt, const char *what, const voi
 		pr_warn_ratelimited("kmemlab: %s(gfp %#x) from %pS: __GFP_NOFAIL still waiting for memory after %u tries\n",
 				    what, gfp, caller, *attempt);
 	kml_buddy_drain(&kml_buddy);
-	msleep(1);
+	schedule_timeout_uninterruptible(1);
 	return true;
 }

@@ -586,9 +586,8 @@ int kml_buddy_hold(struct kml_buddy *b, u32 idx, unsigned int order,
 	return 0;
 }
 
-unsigned int kml_buddy_unhold(struct kml_buddy *b, bool (*busy)(void *ctx, u32 idx,
-								 unsigned int order),
-			      void *ctx, u32 *out, unsigned int max)
+unsigned int kml_buddy_unhold(struct kml_buddy *b, kml_busy_fn busy, void *ctx, u32 *out,
+			      unsigned int max)
 {
 	unsigned long flags = 0;
 	unsigned int n = 0;

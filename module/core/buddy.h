@@ -158,13 +158,13 @@ u32 kml_buddy_block_head(struct kml_buddy *b, u32 idx);
  * makes them ALLOC again, writing their heads to @out, for the caller to
  * free with kml_buddy_free. @busy runs under the zone lock.
  */
+typedef bool (*kml_busy_fn)(void *ctx, u32 idx, unsigned int order);
 int kml_buddy_check(struct kml_buddy *b, u32 idx, unsigned int order,
 		    enum kml_page_kind kind);
 int kml_buddy_hold(struct kml_buddy *b, u32 idx, unsigned int order,
 		   enum kml_page_kind kind);
-unsigned int kml_buddy_unhold(struct kml_buddy *b, bool (*busy)(void *ctx, u32 idx,
-								 unsigned int order),
-			      void *ctx, u32 *out, unsigned int max);
+unsigned int kml_buddy_unhold(struct kml_buddy *b, kml_busy_fn busy, void *ctx, u32 *out,
+			      unsigned int max);
 /* The order of the @kind block allocated at @idx, or -1 if it is not one. */
 int kml_buddy_alloc_order(struct kml_buddy *b, u32 idx, enum kml_page_kind kind);
 /* An allocated block of @order becomes 1 << @order allocated order-0 blocks. */
