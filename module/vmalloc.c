@@ -296,7 +296,7 @@ static void *vmalloc_caller(unsigned long size, unsigned long align, gfp_t gfp,
 		return NULL;
 	}
 	if (!gfpflags_allow_blocking(gfp)) {
-		why = "vmalloc may sleep; a gfp without __GFP_DIRECT_RECLAIM (GFP_ATOMIC, GFP_NOWAIT) cannot be served";
+		why = "vmalloc sleeps; a gfp without direct reclaim (GFP_ATOMIC) cannot";
 		goto refuse;
 	}
 	if (!align || !is_power_of_2(align)) {

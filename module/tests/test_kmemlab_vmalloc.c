@@ -149,7 +149,7 @@ static int wait_unmapped(const void *p)
 	unsigned int i;
 
 	for (i = 0; i < 60000 && kml_vmalloc_to_page(p); i++)
-		msleep(1);
+		usleep_range(1000, 2000);
 	return kml_vmalloc_to_page(p) ? -ETIMEDOUT : 0;
 }
 
@@ -452,7 +452,7 @@ static int one_aligned(unsigned long size, unsigned long align)
 		if (!kml_vmalloc_to_page(p + i))
 			err = -EFAULT;
 	if (err)
-		pr_warn("size %lu align %lu: %px, error %d\n", size, align, p, err);
+		pr_warn("size %lu align %lu: %p, error %d\n", size, align, p, err);
 	kml_vfree(p);
 	return err;
 }
@@ -567,7 +567,7 @@ static int kv_where(size_t size, gfp_t gfp, int want_vmalloc)
 		memset(p, 0x11, size);
 	}
 	if (err)
-		pr_warn("kvmalloc(%zu, %#x): %px, wanted %d\n", size, gfp, p, want_vmalloc);
+		pr_warn("kvmalloc(%zu, %#x): %p, wanted %d\n", size, gfp, p, want_vmalloc);
 	kml_kvfree(p);
 	return err;
 }
