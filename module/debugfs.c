@@ -7,7 +7,7 @@
  *   pagetypeinfo    the free-count table of /proc/pagetypeinfo
  *   extfrag_index   as extfrag/extfrag_index (mm/vmstat.c)
  *   unusable_index  as extfrag/unusable_index
- *   vmallocinfo     as /proc/vmallocinfo, for kml_vmalloc areas
+ *   vmallocinfo     as /proc/vmallocinfo, for kml_vmalloc and kml_vmap areas
  *   slabinfo, slab/ as /proc/slabinfo 2.1, and a directory per cache (slab_api.c)
  *   pagemap         every page of the region as runs: FIRST COUNT STATE ORDER
  *   heaps           a line per /dev/kmemlab heap: pid, break, chunks,
@@ -15,8 +15,9 @@
  *   stats           counters, one "name value" a line
  *   validate        reading checks every invariant of the buddy allocator
  *                   and of every cache, and prints violations
- *   drain           writing flushes every cache's magazines, frees empty
- *                   slabs, and gives every per-CPU page back to the free lists
+ *   drain           writing finishes the vfrees deferred from atomic context,
+ *                   flushes every cache's magazines, frees empty slabs, and
+ *                   gives every per-CPU page back to the free lists
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -189,6 +190,9 @@ static int stats_show(struct seq_file *m, void *v)
 		   KML_READ(kml_vm_stats.failed));
 	seq_printf(m, "vmalloc_pages %lu\nmisuse_vfree %lu\n", KML_READ(kml_vm_stats.pages),
 		   KML_READ(kml_vm_stats.bad_frees));
+	seq_printf(m, "vfree_deferred %lu\nvmap_maps %lu\nvmap_unmaps %lu\nmisuse_vmap %lu\n",
+		   KML_READ(kml_vm_stats.deferred), KML_READ(kml_vm_stats.vmaps),
+		   KML_READ(kml_vm_stats.vunmaps), KML_READ(kml_vm_stats.bad_vmaps));
 	seq_printf(m, "kmalloc_large_allocs %lu\nkmalloc_large_frees %lu\nmisuse_kfree %lu\n",
 		   ss.large_allocs, ss.large_frees, ss.bad_frees);
 	seq_printf(m, "heaps %ld\nheap_pages %ld\nheap_faults %ld\n",
@@ -244,6 +248,7 @@ static ssize_t drain_write(struct file *file, const char __user *buf,
 	if (err)
 		return err;
 	if (yes) {
+		kml_vmalloc_flush();
 		kml_slab_shrink_all();
 		kml_buddy_drain(&kml_buddy);
 	}

@@ -56,12 +56,20 @@ static inline struct page *kml_index_page(u32 idx)
 struct kml_vm_stats {
 	unsigned long allocs, frees, failed, bad_frees;
 	unsigned long pages;	/* mapped now */
+	unsigned long deferred;	/* vfrees whose unmapping went to the worker */
+	unsigned long vmaps, vunmaps, bad_vmaps;
 };
 
 extern struct kml_vm_stats kml_vm_stats;
 struct seq_file;
 int kml_vmallocinfo_show(struct seq_file *m, void *v);
+/* Waits for the vfrees deferred from atomic context (debugfs drain, unload). */
+void kml_vmalloc_flush(void);
 void kml_vmalloc_exit(void);
+/* kvmalloc.c's view of an area: its requested size (0: not a vmalloc area). */
+size_t kml_vmalloc_size(const void *addr);
+/* Resizes an area within its pages (vrealloc in place); false if it cannot. */
+bool kml_vmalloc_resize(const void *addr, unsigned long size, gfp_t gfp);
 
 extern struct kml_slab_sys kml_slab;
 struct dentry;

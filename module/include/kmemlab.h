@@ -66,11 +66,14 @@ void kml_free_pages_exact(void *virt, size_t size);
 
 /*
  * vmalloc: virtually contiguous memory built from single region pages,
- * mapped with vmap() behind a guard page. Allocation may sleep (the gfp
- * must allow reclaim, as for Linux's vmalloc); kml_vfree works in every
- * context kfree does, deferring the unmapping to a worker in interrupt
- * context, as vfree does. @align: a power of two; @caller: shown in
- * vmallocinfo.
+ * mapped with vmap() behind a guard page. Allocation may sleep: the gfp
+ * must allow direct reclaim, as for Linux's vmalloc (GFP_ATOMIC and
+ * GFP_NOWAIT are refused with a report); GFP_NOFS and GFP_NOIO work.
+ * kml_vfree works in every context kfree does, deferring the unmapping to
+ * a worker in atomic context, as vfree does from interrupt. @align: a
+ * power of two up to IOREMAP_MAX_ORDER (1 GiB on x86-64); an area smaller
+ * than an alignment above PAGE_SIZE is backed by @align bytes of pages.
+ * @caller: shown in vmallocinfo. init_on_free zeroes the pages at vfree.
  */
 void *kml_vmalloc(unsigned long size);
 void *kml_vzalloc(unsigned long size);
@@ -91,8 +94,10 @@ void kml_vunmap(const void *addr);
 
 /*
  * kvmalloc: kmalloc, and vmalloc when the size is beyond a page and kmalloc
- * cannot serve it at once, as Linux decides (a gfp that cannot sleep, or
- * without GFP_KERNEL's reclaim, only ever gets kmalloc). kml_kvfree frees
+ * cannot serve it at once (it is tried with __GFP_NOWARN and __GFP_NORETRY),
+ * as Linux decides; a gfp without __GFP_DIRECT_RECLAIM (GFP_ATOMIC,
+ * GFP_NOWAIT) only ever gets kmalloc, GFP_NOFS and GFP_NOIO may get vmalloc
+ * (6.1 and 6.12 alike). n * size overflowing gives NULL. kml_kvfree frees
  * either, in every context.
  */
 void *kml_kvmalloc(size_t size, gfp_t gfp);
