@@ -137,13 +137,13 @@ EXPORT_SYMBOL_GPL(kml_cache_destroy);
 
 void *kml_cache_alloc(struct kml_cache *c, gfp_t gfp)
 {
-	return kml_slab_alloc(c, gfp & __GFP_ZERO, __builtin_return_address(0));
+	return kml_slab_alloc(c, gfp & __GFP_ZERO ? KML_INIT_ZERO : 0, __builtin_return_address(0));
 }
 EXPORT_SYMBOL_GPL(kml_cache_alloc);
 
 void kml_cache_free(struct kml_cache *c, void *obj)
 {
-	kml_slab_free(c, obj, __builtin_return_address(0));
+	kml_slab_free(c, obj, 0, __builtin_return_address(0));
 }
 EXPORT_SYMBOL_GPL(kml_cache_free);
 
@@ -177,13 +177,14 @@ EXPORT_SYMBOL_GPL(kml_cache_info);
 
 void *kml_kmalloc(size_t size, gfp_t gfp)
 {
-	return kml_slab_kmalloc(&kml_slab, size, gfp & __GFP_ZERO, __builtin_return_address(0));
+	return kml_slab_kmalloc(&kml_slab, size, gfp & __GFP_ZERO ? KML_INIT_ZERO : 0,
+				__builtin_return_address(0));
 }
 EXPORT_SYMBOL_GPL(kml_kmalloc);
 
 void *kml_kzalloc(size_t size, gfp_t gfp)
 {
-	return kml_slab_kmalloc(&kml_slab, size, true, __builtin_return_address(0));
+	return kml_slab_kmalloc(&kml_slab, size, KML_INIT_ZERO, __builtin_return_address(0));
 }
 EXPORT_SYMBOL_GPL(kml_kzalloc);
 
@@ -193,13 +194,13 @@ void *kml_kcalloc(size_t n, size_t size, gfp_t gfp)
 
 	if (check_mul_overflow(n, size, &bytes))
 		return NULL;
-	return kml_slab_kmalloc(&kml_slab, bytes, true, __builtin_return_address(0));
+	return kml_slab_kmalloc(&kml_slab, bytes, KML_INIT_ZERO, __builtin_return_address(0));
 }
 EXPORT_SYMBOL_GPL(kml_kcalloc);
 
 void *kml_krealloc(const void *p, size_t size, gfp_t gfp)
 {
-	return kml_slab_krealloc(&kml_slab, p, size, gfp & __GFP_ZERO,
+	return kml_slab_krealloc(&kml_slab, p, size, gfp & __GFP_ZERO ? KML_INIT_ZERO : 0,
 				 __builtin_return_address(0));
 }
 EXPORT_SYMBOL_GPL(kml_krealloc);
@@ -212,7 +213,7 @@ EXPORT_SYMBOL_GPL(kml_ksize);
 
 void kml_kfree(const void *p)
 {
-	kml_slab_kfree(&kml_slab, p, __builtin_return_address(0));
+	kml_slab_kfree(&kml_slab, p, 0, __builtin_return_address(0));
 }
 EXPORT_SYMBOL_GPL(kml_kfree);
 
