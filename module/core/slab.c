@@ -1239,17 +1239,32 @@ void kml_slab_kfree_sensitive(struct kml_slab_sys *sys, const void *p, const voi
 	debug_check(sys, NULL);
 }
 
-size_t kml_slab_ksize(struct kml_slab_sys *sys, const void *p)
+size_t kml_slab_usable(struct kml_slab_sys *sys, const void *p, const char *what,
+		       const void *caller)
 {
 	struct kml_cache *c;
 	int order;
 
 	if (!p || p == KML_ZERO_SIZE_PTR)
 		return 0;
-	c = owner_of(sys, p, &order, "ksize", kml_caller());
+	c = owner_of(sys, p, &order, what, caller);
 	if (c)
 		return c->cache_object_size;
 	return order >= 0 ? KML_PAGE_SIZE << order : 0;
+}
+
+size_t kml_slab_ksize(struct kml_slab_sys *sys, const void *p)
+{
+	return kml_slab_usable(sys, p, "ksize", kml_caller());
+}
+
+void kml_slab_note_bad_free(struct kml_slab_sys *sys)
+{
+	unsigned long flags = 0;
+
+	kml_lock(&sys->sys_lock, flags);
+	sys->sys_bad_frees++;
+	kml_unlock(&sys->sys_lock, flags);
 }
 
 void *kml_slab_krealloc(struct kml_slab_sys *sys, const void *p, size_t size,

@@ -173,6 +173,15 @@ void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, unsigned int init,
 /* kfree after zeroing the whole object (its ksize), whatever init says. */
 void kml_slab_kfree_sensitive(struct kml_slab_sys *sys, const void *p, const void *caller);
 size_t kml_slab_ksize(struct kml_slab_sys *sys, const void *p);
+/*
+ * ksize with the caller's name in the report: 0 (reported, counted as a
+ * bad free) for a pointer that is not the start of a live kmalloc object
+ * or large block; NULL and ZERO_SIZE_PTR give 0 unreported.
+ */
+size_t kml_slab_usable(struct kml_slab_sys *sys, const void *p, const char *what,
+		       const void *caller);
+/* Counts a misuse the glue found (debugfs misuse_kfree). */
+void kml_slab_note_bad_free(struct kml_slab_sys *sys);
 void *kml_slab_krealloc(struct kml_slab_sys *sys, const void *p, size_t size,
 			unsigned int init, const void *caller);
 /* The general cache kml_kmalloc uses for @size, or NULL beyond them. */

@@ -140,6 +140,7 @@ struct kml_cache_info {
 	unsigned int object_size, size, order, objs_per_slab, colours;
 	unsigned long active_objs;	/* handed out and not freed */
 	unsigned long num_slabs, grown, reaped, errors;
+	unsigned long rcu_pending;	/* empty slabs waiting for a grace period */
 };
 
 void kml_cache_info(struct kml_cache *c, struct kml_cache_info *info);
