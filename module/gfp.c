@@ -90,6 +90,6 @@ bool kml_gfp_retry(gfp_t gfp, unsigned int *attempt, const char *what, const voi
 		pr_warn_ratelimited("kmemlab: %s(gfp %#x) from %pS: __GFP_NOFAIL still waiting for memory after %u tries\n",
 				    what, gfp, caller, *attempt);
 	kml_buddy_drain(&kml_buddy);
-	msleep(1);
+	usleep_range(1000, 2000);
 	return true;
 }

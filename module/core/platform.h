@@ -60,7 +60,7 @@
  *   kml_now() / kml_pid()                 a tick count and the task id, ditto.
  *   KML_PS                                printf conversion for a code address
  *                                         (a symbol in the kernel).
- *   kml_rcu_head                          storage for one deferred call,
+ *   kml_rcu_head_t                          storage for one deferred call,
  *                                         owned by the platform from
  *                                         kml_call_rcu until fn runs.
  *   kml_call_rcu(head, fn)                calls fn(head) once, after an RCU
@@ -127,7 +127,7 @@
 #define KML_PS				"%pS"
 #define kml_now()			((unsigned long)jiffies)
 #define kml_pid()			((int)current->pid)
-#define kml_rcu_head			struct rcu_head
+#define kml_rcu_head_t			struct rcu_head
 #define kml_call_rcu(head, fn)		call_rcu(head, fn)
 #define kml_rcu_barrier()		rcu_barrier()
 

@@ -56,7 +56,7 @@
  * and an empty slab does not go straight back to the buddy allocator: it
  * joins the cache's rcu_next list, marked KML_SLAB_RCU_PENDING in its
  * pg_private (so that no pointer into it passes for an object), and the
- * cache's one kml_rcu_head carries the batch through a grace period
+ * cache's one kml_rcu_head_t carries the batch through a grace period
  * (rcu_next becomes rcu_wait when the call is queued; slabs released
  * meanwhile wait for the next one). Destroy, and anything that must see
  * the pages back, waits with kml_slab_rcu_wait.
@@ -370,7 +370,7 @@ static u32 slab_grow(struct kml_cache *c)
 	return head;
 }
 
-static void rcu_release(kml_rcu_head *rh);
+static void rcu_release(kml_rcu_head_t *rh);
 
 /* rcu_next becomes the batch in flight: the caller queues the call. */
 static void rcu_start(struct kml_cache *c)
@@ -388,7 +388,7 @@ static void rcu_start(struct kml_cache *c)
  * When rcu_busy goes false, @c is not touched after the unlock, so that
  * destroy (which waits for that under cache_lock) may free it.
  */
-static void rcu_release(kml_rcu_head *rh)
+static void rcu_release(kml_rcu_head_t *rh)
 {
 	struct kml_cache *c = (struct kml_cache *)((char *)rh -
 						   offsetof(struct kml_cache, cache_rcu_head));
@@ -1543,7 +1543,7 @@ static void validate_rcu(struct kml_validation *v, struct kml_cache *c)
 			if (tag != KML_TAG(KML_PG_ALLOC, KML_KIND_SLAB, c->cache_order) ||
 			    pg(c, head)->pg_private != (c->cache_id | KML_SLAB_RCU_PENDING) ||
 			    pg(c, head)->pg_flags)
-				kml_violation(v, "released slab at page %u: tag %#x, id %#x, %u in use",
+				kml_violation(v, "released slab %u: tag %#x, id %#x, %u used",
 					      head, tag, pg(c, head)->pg_private,
 					      pg(c, head)->pg_flags);
 		}

@@ -76,7 +76,7 @@ struct kml_cache {
 	void (*cache_ctor)(void *obj);
 	struct kml_slab_sys *cache_sys;
 	bool cache_dead;		/* destroyed while objects lived */
-	kml_rcu_head cache_rcu_head;	/* KML_SLAB_TYPESAFE_BY_RCU: the release batch */
+	kml_rcu_head_t cache_rcu_head;	/* KML_SLAB_TYPESAFE_BY_RCU: the release batch */
 
 	kml_lock_t cache_lock;		/* everything below */
 	unsigned int cache_colour_next;

@@ -621,9 +621,11 @@ static int check_typesafe(void)
 			   p, o, p ? p->key : -1);
 	if (p)
 		kml_cache_free(c, p);
-	for (i = 0; i < 40; i++)
-		if (!(objs[i] = kml_cache_alloc(c, GFP_KERNEL)))
+	for (i = 0; i < 40; i++) {
+		objs[i] = kml_cache_alloc(c, GFP_KERNEL);
+		if (!objs[i])
 			break;
+	}
 	if (i < 40) {
 		while (i--)
 			kml_cache_free(c, objs[i]);
@@ -701,7 +703,8 @@ static int check_kfree_rcu(void)
 	kml_cache_info(c, &info);
 	if (!err && info.active_objs)
 		err = FAIL("kvfree_rcu_mightsleep: not freed when it returned\n");
-	k = l = NULL;
+	k = NULL;
+	l = NULL;
 	o = NULL;
 out:
 	kml_kfree(k);

@@ -22,9 +22,9 @@ unsigned int kml_host_nr_cpus(void)
 }
 
 /* Deferred calls, newest first; taken whole by a grace period. */
-static kml_rcu_head *rcu_queue;
+static kml_rcu_head_t *rcu_queue;
 
-void kml_call_rcu(kml_rcu_head *head, void (*fn)(kml_rcu_head *head))
+void kml_call_rcu(kml_rcu_head_t *head, void (*fn)(kml_rcu_head_t *head))
 {
 	head->func = fn;
 	head->next = __atomic_load_n(&rcu_queue, __ATOMIC_RELAXED);
@@ -35,18 +35,18 @@ void kml_call_rcu(kml_rcu_head *head, void (*fn)(kml_rcu_head *head))
 
 unsigned int kml_host_grace_period(void)
 {
-	kml_rcu_head *h = __atomic_exchange_n(&rcu_queue, NULL, __ATOMIC_ACQUIRE), *prev = NULL;
+	kml_rcu_head_t *h = __atomic_exchange_n(&rcu_queue, NULL, __ATOMIC_ACQUIRE), *prev = NULL;
 	unsigned int n = 0;
 
 	while (h) {		/* oldest first, as queued */
-		kml_rcu_head *next = h->next;
+		kml_rcu_head_t *next = h->next;
 
 		h->next = prev;
 		prev = h;
 		h = next;
 	}
 	while (prev) {
-		kml_rcu_head *next = prev->next;
+		kml_rcu_head_t *next = prev->next;
 
 		prev->func(prev);
 		prev = next;

@@ -116,11 +116,13 @@ extern unsigned long kml_host_errors;	/* kml_err() calls, for tests */
  * kml_call_rcu, so that a test sees what waits and callers' locks are not
  * re-entered.
  */
-typedef struct kml_rcu_head {
-	struct kml_rcu_head *next;
-	void (*func)(struct kml_rcu_head *head);
-} kml_rcu_head;
-void kml_call_rcu(kml_rcu_head *head, void (*fn)(kml_rcu_head *head));
+struct kml_host_rcu_head {
+	struct kml_host_rcu_head *next;
+	void (*func)(struct kml_host_rcu_head *head);
+};
+
+#define kml_rcu_head_t			struct kml_host_rcu_head
+void kml_call_rcu(kml_rcu_head_t *head, void (*fn)(kml_rcu_head_t *head));
 /* Runs the callbacks queued before it; returns how many ran. */
 unsigned int kml_host_grace_period(void);
 void kml_host_rcu_barrier(void);

@@ -194,7 +194,7 @@ TEST_F(slab, kmalloc_family)
 	memset(p, 'a', 90);
 	q = kml_slab_krealloc(sys, p, 96, 0, NULL);		/* same class: in place */
 	EXPECT_EQ(p, q);
-	q = kml_slab_krealloc(sys, p, 100, KML_INIT_ZERO, NULL);		/* kmalloc-128: moves */
+	q = kml_slab_krealloc(sys, p, 100, KML_INIT_ZERO, NULL);	/* kmalloc-128: moves */
 	ASSERT_NE(NULL, q);
 	EXPECT_NE(p, q);
 	EXPECT_EQ('a', q[89]);
@@ -615,7 +615,8 @@ TEST_F(slab, random_against_model)
 				ASSERT_EQ(slot[s].fill, slot[s].p[i]);
 			if (slot[s].cache >= 0) {
 				/* Braced: the ASSERT is more than one statement. */
-				ASSERT_EQ(0, kml_slab_free(caches[slot[s].cache], slot[s].p, 0, NULL));
+				ASSERT_EQ(0, kml_slab_free(caches[slot[s].cache], slot[s].p, 0,
+							   NULL));
 			} else {
 				kml_slab_kfree(&self->sys, slot[s].p, 0, NULL);
 			}
