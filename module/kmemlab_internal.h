@@ -80,6 +80,8 @@ void kml_slab_api_exit(void);
 int kml_slabinfo_show(struct seq_file *m, void *v);
 unsigned long kml_slab_validate_all(struct seq_file *m);
 void kml_slab_shrink_all(void);
+/* Waits for every RCU callback of the slab layer (kvfree_rcu, type-safe slabs). */
+void kml_slab_rcu_barrier(void);
 
 /* heap.c: brk and mmap emulation on /dev/kmemlab. */
 struct kml_heap_stats {

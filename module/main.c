@@ -79,6 +79,7 @@ static void __exit kmemlab_exit(void)
 	kml_debugfs_exit();
 	kml_device_exit();
 	kml_heap_exit();
+	kml_slab_rcu_barrier();	/* kvfree_rcu's pending frees may be vmalloc'd */
 	kml_vmalloc_exit();
 	kml_slab_api_exit();
 	kml_pages_exit();

@@ -60,6 +60,23 @@
  *   kml_now() / kml_pid()                 a tick count and the task id, ditto.
  *   KML_PS                                printf conversion for a code address
  *                                         (a symbol in the kernel).
+ *   kml_rcu_head_t                          storage for one deferred call,
+ *                                         owned by the platform from
+ *                                         kml_call_rcu until fn runs.
+ *   kml_call_rcu(head, fn)                calls fn(head) once, after an RCU
+ *                                         grace period: every reader that
+ *                                         may have seen the memory before
+ *                                         the call is done. Any context, even
+ *                                         under kml_lock_t; fn runs in a
+ *                                         context that may take kml_lock_t
+ *                                         and must not sleep (call_rcu; on
+ *                                         the host, a list that
+ *                                         kml_host_grace_period() runs).
+ *   kml_rcu_barrier()                     returns once every fn queued
+ *                                         before it has run; may sleep,
+ *                                         process context, no kmemlab lock
+ *                                         held (rcu_barrier; on the host,
+ *                                         runs the list).
  */
 #ifndef KML_PLATFORM_H
 #define KML_PLATFORM_H
@@ -81,6 +98,7 @@
 #include <linux/errno.h>
 #include <linux/jiffies.h>
 #include <linux/sched.h>
+#include <linux/rcupdate.h>
 
 #define kml_lock_t			spinlock_t
 #define kml_lock_init(l)		spin_lock_init(l)
@@ -109,6 +127,9 @@
 #define KML_PS				"%pS"
 #define kml_now()			((unsigned long)jiffies)
 #define kml_pid()			((int)current->pid)
+#define kml_rcu_head_t			struct rcu_head
+#define kml_call_rcu(head, fn)		call_rcu(head, fn)
+#define kml_rcu_barrier()		rcu_barrier()
 
 #else
 #include "host_platform.h"	/* selftests/core/: the same contract in user space */

@@ -48,6 +48,24 @@
  * it fails an allocation, which does the same for every cache whose locks
  * it can take at once (it may run under any of them).
  *
+ * Type-safe by RCU (KML_SLAB_TYPESAFE_BY_RCU, as SLAB_TYPESAFE_BY_RCU):
+ * an object may be freed and handed out again at once, but its memory
+ * stays an object of this cache until every RCU reader that might still
+ * look at it is done. So nothing writes into a free object's bytes (no
+ * poison, no init_on_alloc/free zeroing, the free link after the object),
+ * and an empty slab does not go straight back to the buddy allocator: it
+ * joins the cache's rcu_next list, marked KML_SLAB_RCU_PENDING in its
+ * pg_private (so that no pointer into it passes for an object), and the
+ * cache's one kml_rcu_head_t carries the batch through a grace period
+ * (rcu_next becomes rcu_wait when the call is queued; slabs released
+ * meanwhile wait for the next one). Destroy, and anything that must see
+ * the pages back, waits with kml_slab_rcu_wait.
+ *
+ * Initialisation: the glue passes KML_INIT_* (from the gfp and the
+ * kernel's init_on_alloc / init_on_free); as Linux's slab, caches with a
+ * constructor, type-safe by RCU or poisoned are not initialised by policy,
+ * only by an explicit __GFP_ZERO (never for a constructor's cache).
+ *
  * Debugging (slub_debug=FZPU): red zones after each object (0xcc while
  * allocated, 0xbb while free), poison in free objects (0x6b, last byte
  * 0xa5), the last allocating and freeing caller, CPU, pid and time, and
@@ -57,8 +75,9 @@
  * Locking, outermost first: sys_mutex (which caches exist: create,
  * destroy and every walk over the table, in process context); sys_lock
  * (the table's entries, for reclaim, and the kmalloc counters); a CPU's
- * cpu_lock; cache_lock (slab lists, colours, counters); then the buddy's
- * locks.
+ * cpu_lock; cache_lock (slab lists, colours, counters, the RCU release
+ * lists); then the buddy's locks. The RCU release callback takes only
+ * cache_lock and the buddy's.
  * New slabs are taken from the buddy allocator with no slab lock held,
  * since the buddy allocator may call kml_slab_reclaim, which only ever
  * tries locks.
@@ -78,6 +97,17 @@ static const unsigned int kmalloc_sizes[] = {
 static inline struct kml_page *pg(struct kml_cache *c, u32 idx)
 {
 	return &c->cache_sys->sys_buddy->pages[idx];
+}
+
+/* The cache a slab's pg_private names, or NULL (none, or a released slab). */
+static inline struct kml_cache *cache_by_id(struct kml_slab_sys *sys, u32 id)
+{
+	return id < KML_MAX_CACHES ? KML_READ(sys->sys_caches[id]) : NULL;
+}
+
+static inline bool obj_untouchable(struct kml_cache *c)
+{
+	return c->cache_ctor || (c->cache_flags & (KML_SLAB_TYPESAFE_BY_RCU | KML_SLAB_POISON));
 }
 
 /*
@@ -340,11 +370,61 @@ static u32 slab_grow(struct kml_cache *c)
 	return head;
 }
 
-/* Gives an empty slab back to the buddy allocator. */
+static void rcu_release(kml_rcu_head_t *rh);
+
+/* rcu_next becomes the batch in flight: the caller queues the call. */
+static void rcu_start(struct kml_cache *c)
+{
+	kml_lock_assert_held(&c->cache_lock);
+	c->cache_rcu_wait = c->cache_rcu_next;
+	c->cache_rcu_next = KML_NIL;
+	c->cache_rcu_busy = true;
+	kml_call_rcu(&c->cache_rcu_head, rcu_release);
+}
+
+/*
+ * A grace period has passed since the batch in rcu_wait was queued: its
+ * slabs go back to the buddy allocator, and the next batch, if any, starts.
+ * When rcu_busy goes false, @c is not touched after the unlock, so that
+ * destroy (which waits for that under cache_lock) may free it.
+ */
+static void rcu_release(kml_rcu_head_t *rh)
+{
+	struct kml_cache *c = (struct kml_cache *)((char *)rh -
+						   offsetof(struct kml_cache, cache_rcu_head));
+	struct kml_buddy *b = c->cache_sys->sys_buddy;
+	unsigned long flags = 0;
+
+	kml_lock(&c->cache_lock, flags);
+	while (c->cache_rcu_wait != KML_NIL) {
+		u32 head = c->cache_rcu_wait;
+
+		kml_page_list_del(b->pages, &c->cache_rcu_wait, head);
+		c->cache_rcu_slabs--;
+		c->cache_reaped++;
+		pg(c, head)->pg_private = c->cache_id;
+		kml_buddy_free(b, head, c->cache_order, KML_KIND_SLAB);
+	}
+	if (c->cache_rcu_next != KML_NIL)
+		rcu_start(c);
+	else
+		c->cache_rcu_busy = false;
+	kml_unlock(&c->cache_lock, flags);
+}
+
+/* Gives an empty slab back to the buddy allocator (after a grace period for RCU). */
 static void slab_free(struct kml_cache *c, u32 head)
 {
 	kml_lock_assert_held(&c->cache_lock);
 	slab_list_del(c, head, KML_SLABS_EMPTY);
+	if (c->cache_flags & KML_SLAB_TYPESAFE_BY_RCU) {
+		pg(c, head)->pg_private = c->cache_id | KML_SLAB_RCU_PENDING;
+		kml_page_list_push(c->cache_sys->sys_buddy->pages, &c->cache_rcu_next, head);
+		c->cache_rcu_slabs++;
+		if (!c->cache_rcu_busy)
+			rcu_start(c);
+		return;
+	}
 	c->cache_reaped++;
 	kml_buddy_free(c->cache_sys->sys_buddy, head, c->cache_order, KML_KIND_SLAB);
 }
@@ -432,7 +512,9 @@ static noinline int bad_pointer(struct kml_cache *c, const void *obj, const void
 		why = "not in kmemlab's region";
 	else if (KML_TAG_STATE(tag) != KML_PG_ALLOC || KML_TAG_KIND(tag) != KML_KIND_SLAB)
 		why = "not in a slab";
-	else if (b->pages[h].pg_private != c->cache_id)
+	else if (KML_READ(b->pages[h].pg_private) == (c->cache_id | KML_SLAB_RCU_PENDING))
+		why = "in an empty slab waiting for its RCU grace period (freed already)";
+	else if (KML_READ(b->pages[h].pg_private) != c->cache_id)
 		why = "an object of another cache";
 	else
 		why = "not the start of an object (inside one, or in the slab's slack)";
@@ -469,7 +551,8 @@ static int cache_setup(struct kml_slab_sys *sys, struct kml_cache *c,
 	for (o = 0; o < KML_CACHE_NAME - 1 && name[o]; o++)
 		c->cache_name[o] = name[o];
 	flags |= sys->sys_debug & KML_SLAB_DEBUG;
-	if (ctor)
+	/* Poison would undo a constructor, and RCU readers may still read. */
+	if (ctor || (flags & KML_SLAB_TYPESAFE_BY_RCU))
 		flags &= ~KML_SLAB_POISON;
 	if (align < 8)
 		align = 8;
@@ -485,7 +568,7 @@ static int cache_setup(struct kml_slab_sys *sys, struct kml_cache *c,
 	off = size;
 	if (flags & KML_SLAB_RED_ZONE)
 		off = align_up(size, 8) + RED_MIN;
-	if (ctor || (flags & (KML_SLAB_POISON | KML_SLAB_RED_ZONE))) {
+	if (ctor || (flags & (KML_SLAB_POISON | KML_SLAB_RED_ZONE | KML_SLAB_TYPESAFE_BY_RCU))) {
 		c->cache_free_off = align_up(off, 4);
 		off = c->cache_free_off + sizeof(u32);
 	}
@@ -534,6 +617,8 @@ static int cache_setup(struct kml_slab_sys *sys, struct kml_cache *c,
 	kml_lock_init(&c->cache_lock);
 	for (o = 0; o < 3; o++)
 		c->cache_list[o] = KML_NIL;
+	c->cache_rcu_next = KML_NIL;
+	c->cache_rcu_wait = KML_NIL;
 	for (cpu = 0; cpu < sys->sys_nr_cpus; cpu++)
 		kml_lock_init(&c->cache_cpu[cpu].cpu_lock);
 	return 0;
@@ -569,7 +654,7 @@ int kml_slab_create(struct kml_slab_sys *sys, const char *name, unsigned int siz
 	int err;
 
 	*cp = NULL;
-	c = kml_slab_alloc(sys->sys_cache_cache, false, kml_caller());
+	c = kml_slab_alloc(sys->sys_cache_cache, 0, kml_caller());
 	if (!c)
 		return -ENOMEM;
 	err = cache_setup(sys, c, name, size, align, flags, ctor);
@@ -579,7 +664,7 @@ int kml_slab_create(struct kml_slab_sys *sys, const char *name, unsigned int siz
 		kml_mutex_unlock(&sys->sys_mutex);
 	}
 	if (err) {
-		kml_slab_free(sys->sys_cache_cache, c, kml_caller());
+		kml_slab_free(sys->sys_cache_cache, c, 0, kml_caller());
 		return err;
 	}
 	*cp = c;
@@ -676,6 +761,22 @@ static unsigned long shrink(struct kml_cache *c, bool try)
 	return pages;
 }
 
+void kml_slab_rcu_wait(struct kml_cache *c)
+{
+	unsigned long flags = 0;
+	bool busy;
+
+	for (;;) {
+		/* Under the lock: rcu_release clears it there, and then leaves @c alone. */
+		kml_lock(&c->cache_lock, flags);
+		busy = c->cache_rcu_busy;
+		kml_unlock(&c->cache_lock, flags);
+		if (!busy)
+			return;
+		kml_rcu_barrier();	/* the batch in flight, then any it started */
+	}
+}
+
 unsigned long kml_slab_shrink(struct kml_cache *c)
 {
 	unsigned long pages = shrink(c, false);
@@ -736,6 +837,7 @@ int kml_slab_destroy(struct kml_cache *c)
 	if (c == sys->sys_cache_cache)
 		return -EBUSY;
 	shrink(c, false);
+	kml_slab_rcu_wait(c);
 	kml_lock(&c->cache_lock, flags);
 	live = c->cache_active;
 	if (live)
@@ -752,7 +854,7 @@ int kml_slab_destroy(struct kml_cache *c)
 	sys->sys_caches[c->cache_id] = NULL;
 	kml_unlock(&sys->sys_lock, flags);
 	kml_mutex_unlock(&sys->sys_mutex);
-	kml_slab_free(sys->sys_cache_cache, c, kml_caller());
+	kml_slab_free(sys->sys_cache_cache, c, 0, kml_caller());
 	return 0;
 }
 
@@ -851,23 +953,32 @@ static inline void *alloc_caller(struct kml_cache *c, bool zero, const void *cal
 	return alloc_miss(c, zero, caller);
 }
 
-void *kml_slab_alloc(struct kml_cache *c, bool zero, const void *caller)
+/* Whether an allocation from @c with @init zeroes the object. */
+static inline bool want_zero(struct kml_cache *c, unsigned int init, const void *caller)
+{
+	if (likely(!init))
+		return false;
+	if (unlikely(c->cache_ctor)) {
+		/* Zeroing would undo the constructor (Linux warns too). */
+		if (init & KML_INIT_ZERO)
+			kml_err("%s: zeroed allocation from a cache with a constructor, from "
+				KML_PS ": not zeroed\n", c->cache_name, caller);
+		return false;
+	}
+	return (init & KML_INIT_ZERO) || ((init & KML_INIT_ALLOC) && !obj_untouchable(c));
+}
+
+void *kml_slab_alloc(struct kml_cache *c, unsigned int init, const void *caller)
 {
 	void *obj;
 
-	if (unlikely(zero && c->cache_ctor)) {
-		/* Zeroing would undo the constructor (Linux warns too). */
-		kml_err("%s: zeroed allocation from a cache with a constructor, from " KML_PS
-			": not zeroed\n", c->cache_name, caller);
-		zero = false;
-	}
-	obj = alloc_caller(c, zero, caller);
+	obj = alloc_caller(c, want_zero(c, init, caller), caller);
 	debug_check(c->cache_sys, c);
 	return obj;
 }
 
 static noinline int free_slow(struct kml_cache *c, void *obj, u32 head, unsigned int i,
-			      const void *caller)
+			      bool wipe, const void *caller)
 {
 	unsigned long flags = 0;
 	int err = 0;
@@ -882,6 +993,8 @@ static noinline int free_slow(struct kml_cache *c, void *obj, u32 head, unsigned
 		return bad_pointer(c, obj, caller);
 	}
 	if (!(c->cache_flags & KML_SLAB_DEBUG) || check_free(c, head, i, obj, caller)) {
+		if (wipe)
+			memset(obj, 0, c->cache_object_size);
 		c->cache_slow_frees++;
 		slab_put(c, head, i, obj);
 	} else {
@@ -909,16 +1022,22 @@ static noinline int magazine_double_free(struct kml_cache *c, void *obj)
 	return -EINVAL;
 }
 
-/* @obj is object @i of the slab at @head of @c. */
+/*
+ * @obj is object @i of the slab at @head of @c. @init: KML_INIT_FREE zeroes
+ * it first (init_on_free), unless the cache's bytes are not ours to touch.
+ */
 static inline int free_object(struct kml_cache *c, void *obj, u32 head, unsigned int i,
-			      const void *caller)
+			      unsigned int init, const void *caller)
 {
+	bool wipe = unlikely(init & KML_INIT_FREE) && !obj_untouchable(c);
 	unsigned long flags = 0;
 	struct kml_slab_cpu *cc;
 	bool again;
 
 	if (unlikely(!c->cache_cpu_limit))
-		return free_slow(c, obj, head, i, caller);
+		return free_slow(c, obj, head, i, wipe, caller);
+	if (wipe)
+		memset(obj, 0, c->cache_object_size);
 	cc = &c->cache_cpu[kml_cpu_get()];
 	kml_lock(&cc->cpu_lock, flags);
 	/* The one double free a magazine can see cheaply: the last object. */
@@ -936,19 +1055,20 @@ static inline int free_object(struct kml_cache *c, void *obj, u32 head, unsigned
 	return unlikely(again) ? magazine_double_free(c, obj) : 0;
 }
 
-static inline int free_caller(struct kml_cache *c, void *obj, const void *caller)
+static inline int free_caller(struct kml_cache *c, void *obj, unsigned int init,
+			      const void *caller)
 {
 	unsigned int i;
 	u32 head;
 
 	if (unlikely(!obj_index(c, obj, &head, &i)))
 		return bad_pointer(c, obj, caller);
-	return free_object(c, obj, head, i, caller);
+	return free_object(c, obj, head, i, init, caller);
 }
 
-int kml_slab_free(struct kml_cache *c, void *obj, const void *caller)
+int kml_slab_free(struct kml_cache *c, void *obj, unsigned int init, const void *caller)
 {
-	int ret = free_caller(c, obj, caller);
+	int ret = free_caller(c, obj, init, caller);
 
 	debug_check(c->cache_sys, c);
 	return ret;
@@ -978,7 +1098,7 @@ struct kml_cache *kml_slab_kmalloc_cache(struct kml_slab_sys *sys, size_t size)
 	return sys->sys_kmalloc[i - 1];
 }
 
-static inline void *slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero,
+static inline void *slab_kmalloc(struct kml_slab_sys *sys, size_t size, unsigned int init,
 				 const void *caller)
 {
 	struct kml_buddy *b = sys->sys_buddy;
@@ -991,7 +1111,7 @@ static inline void *slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zer
 		return KML_ZERO_SIZE_PTR;
 	c = kml_slab_kmalloc_cache(sys, size);
 	if (c)
-		return alloc_caller(c, zero, caller);
+		return alloc_caller(c, want_zero(c, init, caller), caller);
 	while ((KML_PAGE_SIZE << order) < size && order <= b->max_order)
 		order++;
 	if (order > b->max_order)
@@ -1002,7 +1122,7 @@ static inline void *slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zer
 	kml_lock(&sys->sys_lock, flags);
 	sys->sys_large_allocs++;
 	kml_unlock(&sys->sys_lock, flags);
-	if (zero)
+	if (init & (KML_INIT_ZERO | KML_INIT_ALLOC))
 		memset(kml_page_addr(idx), 0, KML_PAGE_SIZE << order);
 	return kml_page_addr(idx);
 }
@@ -1024,7 +1144,7 @@ static struct kml_cache *owner_of(struct kml_slab_sys *sys, const void *p, int *
 		tag = KML_READ(b->pages[h].pg_tag);
 	*order = -1;
 	if (KML_TAG_STATE(tag) == KML_PG_ALLOC && KML_TAG_KIND(tag) == KML_KIND_SLAB) {
-		struct kml_cache *c = sys->sys_caches[b->pages[h].pg_private];
+		struct kml_cache *c = cache_by_id(sys, KML_READ(b->pages[h].pg_private));
 		unsigned int i;
 		u32 head;
 
@@ -1043,21 +1163,25 @@ static struct kml_cache *owner_of(struct kml_slab_sys *sys, const void *p, int *
 		what, p, idx == KML_NIL ? "outside the region" :
 		KML_TAG_STATE(tag) != KML_PG_ALLOC ? "in free memory" :
 		KML_TAG_KIND(tag) == KML_KIND_LARGE ? "inside a large kmalloc block" :
+		KML_TAG_KIND(tag) == KML_KIND_SLAB &&
+		(KML_READ(b->pages[h].pg_private) & KML_SLAB_RCU_PENDING) ?
+		"in a released slab waiting for its RCU grace period" :
 		KML_TAG_KIND(tag) == KML_KIND_SLAB ? "not the start of an object" :
 		"in pages of another owner", caller);
 	return NULL;
 }
 
-void *kml_slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero,
+void *kml_slab_kmalloc(struct kml_slab_sys *sys, size_t size, unsigned int init,
 		       const void *caller)
 {
-	void *p = slab_kmalloc(sys, size, zero, caller);
+	void *p = slab_kmalloc(sys, size, init, caller);
 
 	debug_check(sys, kml_slab_kmalloc_cache(sys, size));
 	return p;
 }
 
-static inline void slab_kfree(struct kml_slab_sys *sys, const void *p, const void *caller)
+static inline void slab_kfree(struct kml_slab_sys *sys, const void *p, unsigned int init,
+			      const char *what, const void *caller)
 {
 	struct kml_buddy *b = sys->sys_buddy;
 	struct kml_cache *c;
@@ -1073,16 +1197,18 @@ static inline void slab_kfree(struct kml_slab_sys *sys, const void *p, const voi
 	if (likely(idx != KML_NIL) &&
 	    KML_TAG_KIND(KML_READ(b->pages[idx].pg_tag)) == KML_KIND_SLAB &&
 	    KML_TAG_STATE(KML_READ(b->pages[idx].pg_tag)) == KML_PG_ALLOC) {
-		c = sys->sys_caches[b->pages[idx].pg_private];
+		c = cache_by_id(sys, KML_READ(b->pages[idx].pg_private));
 		if (likely(c && obj_index_at(c, p, idx, &head, &i))) {
-			free_object(c, (void *)p, head, i, caller);
+			free_object(c, (void *)p, head, i, init, caller);
 			return;
 		}
 	}
-	c = owner_of(sys, p, &order, "kfree", caller);
+	c = owner_of(sys, p, &order, what, caller);
 	if (c) {
-		free_caller(c, (void *)p, caller);
+		free_caller(c, (void *)p, init, caller);
 	} else if (order >= 0) {
+		if (init & KML_INIT_FREE)
+			memset((void *)p, 0, KML_PAGE_SIZE << order);
 		kml_buddy_free(sys->sys_buddy, kml_addr_page(p), order, KML_KIND_LARGE);
 		kml_lock(&sys->sys_lock, flags);
 		sys->sys_large_frees++;
@@ -1090,49 +1216,82 @@ static inline void slab_kfree(struct kml_slab_sys *sys, const void *p, const voi
 	}
 }
 
-void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, const void *caller)
+void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, unsigned int init,
+		    const void *caller)
 {
-	slab_kfree(sys, p, caller);
+	slab_kfree(sys, p, init, "kfree", caller);
 	debug_check(sys, NULL);
 }
 
-size_t kml_slab_ksize(struct kml_slab_sys *sys, const void *p)
+void kml_slab_kfree_sensitive(struct kml_slab_sys *sys, const void *p, const void *caller)
+{
+	struct kml_cache *c;
+	int order;
+
+	if (!p || p == KML_ZERO_SIZE_PTR)
+		return;
+	c = owner_of(sys, p, &order, "kfree_sensitive", caller);
+	if (!c && order < 0)
+		return;		/* reported */
+	/* A constructor's state goes too: the caller asked for the bytes gone. */
+	memset((void *)p, 0, c ? c->cache_object_size : KML_PAGE_SIZE << order);
+	slab_kfree(sys, p, 0, "kfree_sensitive", caller);
+	debug_check(sys, NULL);
+}
+
+size_t kml_slab_usable(struct kml_slab_sys *sys, const void *p, const char *what,
+		       const void *caller)
 {
 	struct kml_cache *c;
 	int order;
 
 	if (!p || p == KML_ZERO_SIZE_PTR)
 		return 0;
-	c = owner_of(sys, p, &order, "ksize", kml_caller());
+	c = owner_of(sys, p, &order, what, caller);
 	if (c)
 		return c->cache_object_size;
 	return order >= 0 ? KML_PAGE_SIZE << order : 0;
 }
 
-void *kml_slab_krealloc(struct kml_slab_sys *sys, const void *p, size_t size, bool zero,
-			const void *caller)
+size_t kml_slab_ksize(struct kml_slab_sys *sys, const void *p)
+{
+	return kml_slab_usable(sys, p, "ksize", kml_caller());
+}
+
+void kml_slab_note_bad_free(struct kml_slab_sys *sys)
+{
+	unsigned long flags = 0;
+
+	kml_lock(&sys->sys_lock, flags);
+	sys->sys_bad_frees++;
+	kml_unlock(&sys->sys_lock, flags);
+}
+
+void *kml_slab_krealloc(struct kml_slab_sys *sys, const void *p, size_t size,
+			unsigned int init, const void *caller)
 {
 	size_t have;
 	void *q;
 
 	if (!p || p == KML_ZERO_SIZE_PTR)
-		return kml_slab_kmalloc(sys, size, zero, caller);
+		return kml_slab_kmalloc(sys, size, init, caller);
 	have = kml_slab_ksize(sys, p);
 	if (!have)
 		return NULL;	/* reported by ksize */
 	if (!size) {
-		kml_slab_kfree(sys, p, caller);
+		kml_slab_kfree(sys, p, init, caller);
 		return KML_ZERO_SIZE_PTR;
 	}
 	if (size <= have)
 		return (void *)p;	/* the size class still fits */
-	q = kml_slab_kmalloc(sys, size, false, caller);
+	/* The copy overwrites the head: zero only the tail, if asked to. */
+	q = kml_slab_kmalloc(sys, size, 0, caller);
 	if (!q)
 		return NULL;
 	memcpy(q, p, have);
-	if (zero)
+	if (init & (KML_INIT_ZERO | KML_INIT_ALLOC))
 		memset((char *)q + have, 0, size - have);
-	kml_slab_kfree(sys, p, caller);
+	kml_slab_kfree(sys, p, init, caller);
 	return q;
 }
 
@@ -1169,7 +1328,7 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 		goto out_boot;
 	sys->sys_caches[0] = boot;
 	sys->sys_cache_cache = boot;
-	self = kml_slab_alloc(boot, false, kml_caller());
+	self = kml_slab_alloc(boot, 0, kml_caller());
 	err = -ENOMEM;
 	if (!self)
 		goto out_boot;
@@ -1284,6 +1443,7 @@ void kml_slab_stats(struct kml_cache *c, struct kml_cache_stats *st)
 	st->grown = c->cache_grown;
 	st->reaped = c->cache_reaped;
 	st->errors = c->cache_errors;
+	st->rcu_pending = c->cache_rcu_slabs;
 	kml_unlock(&c->cache_lock, flags);
 }
 
@@ -1367,6 +1527,33 @@ static void validate_slab(struct kml_validation *v, struct kml_cache *c, u32 hea
 	}
 }
 
+/* The slabs waiting for a grace period: tagged, marked, counted. */
+static void validate_rcu(struct kml_validation *v, struct kml_cache *c)
+{
+	u32 lists[2] = { c->cache_rcu_next, c->cache_rcu_wait }, head;
+	unsigned long n = 0;
+	int l;
+
+	kml_lock_assert_held(&c->cache_lock);
+	for (l = 0; l < 2; l++)
+		for (head = lists[l]; head != KML_NIL && n <= c->cache_rcu_slabs;
+		     head = pg(c, head)->pg_next, n++) {
+			u16 tag = KML_READ(c->cache_sys->sys_buddy->pages[head].pg_tag);
+
+			if (tag != KML_TAG(KML_PG_ALLOC, KML_KIND_SLAB, c->cache_order) ||
+			    pg(c, head)->pg_private != (c->cache_id | KML_SLAB_RCU_PENDING) ||
+			    pg(c, head)->pg_flags)
+				kml_violation(v, "released slab %u: tag %#x, id %#x, %u used",
+					      head, tag, pg(c, head)->pg_private,
+					      pg(c, head)->pg_flags);
+		}
+	if (n != c->cache_rcu_slabs)
+		kml_violation(v, "%lu slabs waiting for a grace period, %lu counted", n,
+			      c->cache_rcu_slabs);
+	if (c->cache_rcu_slabs && !c->cache_rcu_busy)
+		kml_violation(v, "slabs wait for a grace period but none is queued");
+}
+
 unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
 {
 	struct kml_validation v = { .pr = pr, .ctx = ctx, .who = c->cache_name };
@@ -1413,6 +1600,7 @@ unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
 	if (inuse != c->cache_active)
 		kml_violation(&v, "%lu objects in use in slabs, %lu counted", inuse,
 			      c->cache_active);
+	validate_rcu(&v, c);
 	kml_unlock(&c->cache_lock, flags);
 	return kml_validation_end(&v);
 }

@@ -23,6 +23,22 @@
 #define KML_KMALLOC_MAX_LIMIT	(128u << 10)
 #define KML_ZERO_SIZE_PTR	((void *)16)	/* kmalloc(0), as ZERO_SIZE_PTR */
 
+/*
+ * What an allocation or a free does to the object's bytes. The glue decides
+ * from the gfp and the init_on_alloc / init_on_free settings; the core
+ * applies them per cache as Linux's slab does (mm/slab.h):
+ *   KML_INIT_ZERO   __GFP_ZERO: zero the object, whatever the cache (a cache
+ *                   with a constructor is reported and not zeroed);
+ *   KML_INIT_ALLOC  init_on_alloc: zero unless the cache has a constructor,
+ *                   is KML_SLAB_TYPESAFE_BY_RCU or poisons;
+ *   KML_INIT_FREE   init_on_free: zero on free, with the same exceptions.
+ * A large kmalloc block (whole pages) is zeroed by any of them, as Linux's
+ * page allocator does.
+ */
+#define KML_INIT_ZERO		0x1
+#define KML_INIT_ALLOC		0x2
+#define KML_INIT_FREE		0x4
+
 struct kml_track {
 	const void *tr_caller;
 	unsigned long tr_when;
@@ -60,6 +76,7 @@ struct kml_cache {
 	void (*cache_ctor)(void *obj);
 	struct kml_slab_sys *cache_sys;
 	bool cache_dead;		/* destroyed while objects lived */
+	kml_rcu_head_t cache_rcu_head;	/* KML_SLAB_TYPESAFE_BY_RCU: the release batch */
 
 	kml_lock_t cache_lock;		/* everything below */
 	unsigned int cache_colour_next;
@@ -69,11 +86,23 @@ struct kml_cache {
 	unsigned long cache_slow_allocs, cache_slow_frees;
 	unsigned long cache_grown, cache_reaped;
 	unsigned long cache_errors;	/* misuse and corruption found */
+	/*
+	 * KML_SLAB_TYPESAFE_BY_RCU: empty slabs on their way back to the buddy
+	 * allocator. rcu_next waits for a grace period to start, rcu_wait for
+	 * the one in flight (cache_rcu_head is queued while rcu_busy); linked
+	 * through pg_next/pg_prev, their pg_private has KML_SLAB_RCU_PENDING.
+	 */
+	u32 cache_rcu_next, cache_rcu_wait;
+	unsigned long cache_rcu_slabs;	/* on both lists */
+	bool cache_rcu_busy;
 
 	struct kml_slab_cpu cache_cpu[];	/* nr_cpus of them */
 };
 
 enum { KML_SLABS_FULL, KML_SLABS_PARTIAL, KML_SLABS_EMPTY };
+
+/* In a slab's pg_private: released, waiting for its grace period. */
+#define KML_SLAB_RCU_PENDING	0x80000000u
 
 struct kml_slab_sys {
 	struct kml_buddy *sys_buddy;
@@ -112,24 +141,49 @@ int kml_slab_create(struct kml_slab_sys *sys, const char *name, unsigned int siz
  */
 int kml_slab_for_each(struct kml_slab_sys *sys, int (*fn)(struct kml_cache *c, void *arg),
 		      void *arg);
-/* 0, or -EBUSY when objects still lived (each reported, slabs kept). May sleep. */
+/*
+ * 0, or -EBUSY when objects still lived (each reported, slabs kept). May
+ * sleep: it waits for the cache's slabs still waiting for a grace period.
+ */
 int kml_slab_destroy(struct kml_cache *c);
-/* @caller: whom owner tracking records (the API's caller). */
-void *kml_slab_alloc(struct kml_cache *c, bool zero, const void *caller);
-/* 0, or -EINVAL after reporting a misuse (nothing changes). */
-int kml_slab_free(struct kml_cache *c, void *obj, const void *caller);
-/* Drains the magazines and frees every empty slab; returns pages freed. */
+/* @init: KML_INIT_ZERO, _ALLOC; @caller: whom owner tracking records. */
+void *kml_slab_alloc(struct kml_cache *c, unsigned int init, const void *caller);
+/* @init: KML_INIT_FREE. 0, or -EINVAL after reporting a misuse (nothing changes). */
+int kml_slab_free(struct kml_cache *c, void *obj, unsigned int init, const void *caller);
+/*
+ * Drains the magazines and frees every empty slab; returns their pages. A
+ * KML_SLAB_TYPESAFE_BY_RCU cache's pages go back only after a grace period
+ * (kml_slab_rcu_wait waits for them). Never sleeps.
+ */
 unsigned long kml_slab_shrink(struct kml_cache *c);
+/*
+ * Waits until every slab of @c released before the call is back in the
+ * buddy allocator (kml_rcu_barrier); at once for other caches. May sleep.
+ */
+void kml_slab_rcu_wait(struct kml_cache *c);
 /* Every cache whose locks are free at once; the buddy's reclaim hook. */
 void kml_slab_reclaim(void *sys);
 unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx);
 
-void *kml_slab_kmalloc(struct kml_slab_sys *sys, size_t size, bool zero,
+/* @init: KML_INIT_* (kml_slab_alloc's and kml_slab_free's) */
+void *kml_slab_kmalloc(struct kml_slab_sys *sys, size_t size, unsigned int init,
 		       const void *caller);
-void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, const void *caller);
+void kml_slab_kfree(struct kml_slab_sys *sys, const void *p, unsigned int init,
+		    const void *caller);
+/* kfree after zeroing the whole object (its ksize), whatever init says. */
+void kml_slab_kfree_sensitive(struct kml_slab_sys *sys, const void *p, const void *caller);
 size_t kml_slab_ksize(struct kml_slab_sys *sys, const void *p);
-void *kml_slab_krealloc(struct kml_slab_sys *sys, const void *p, size_t size, bool zero,
-			const void *caller);
+/*
+ * ksize with the caller's name in the report: 0 (reported, counted as a
+ * bad free) for a pointer that is not the start of a live kmalloc object
+ * or large block; NULL and ZERO_SIZE_PTR give 0 unreported.
+ */
+size_t kml_slab_usable(struct kml_slab_sys *sys, const void *p, const char *what,
+		       const void *caller);
+/* Counts a misuse the glue found (debugfs misuse_kfree). */
+void kml_slab_note_bad_free(struct kml_slab_sys *sys);
+void *kml_slab_krealloc(struct kml_slab_sys *sys, const void *p, size_t size,
+			unsigned int init, const void *caller);
 /* The general cache kml_kmalloc uses for @size, or NULL beyond them. */
 struct kml_cache *kml_slab_kmalloc_cache(struct kml_slab_sys *sys, size_t size);
 
@@ -139,6 +193,7 @@ struct kml_cache_stats {
 	unsigned long full, partial, empty;
 	unsigned long fast_allocs, fast_frees, slow_allocs, slow_frees;
 	unsigned long grown, reaped, cpu_cached, errors;
+	unsigned long rcu_pending;	/* slabs waiting for a grace period */
 };
 
 void kml_slab_stats(struct kml_cache *c, struct kml_cache_stats *st);

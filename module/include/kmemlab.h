@@ -139,12 +139,17 @@ int kml_cache_alloc_bulk(struct kml_cache *c, gfp_t gfp, size_t nr, void **p);
 void kml_cache_free_bulk(struct kml_cache *c, size_t nr, void **p);
 /* The object size the cache was created with (kmem_cache_size). */
 unsigned int kml_cache_size(struct kml_cache *c);
+/*
+ * Never sleeps, except on a KML_SLAB_TYPESAFE_BY_RCU cache: it waits there
+ * for the grace period its released slabs need (process context only).
+ */
 int kml_cache_shrink(struct kml_cache *c);
 
 struct kml_cache_info {
 	unsigned int object_size, size, order, objs_per_slab, colours;
 	unsigned long active_objs;	/* handed out and not freed */
 	unsigned long num_slabs, grown, reaped, errors;
+	unsigned long rcu_pending;	/* empty slabs waiting for a grace period */
 };
 
 void kml_cache_info(struct kml_cache *c, struct kml_cache_info *info);
@@ -173,7 +178,10 @@ char *kml_kstrndup(const char *s, size_t max, gfp_t gfp);
  * kml_kvmalloc or kml_vmalloc) is freed after an RCU grace period; @head
  * lies inside the object. Any context. The single-argument form has no
  * rcu_head: it waits for the grace period (may sleep), as Linux's fallback.
- * kmemlab's unload waits for every pending callback (rcu_barrier()).
+ * kmemlab's unload waits for every pending callback (rcu_barrier()). A
+ * NULL @head is the headless form (6.12's kvfree_call_rcu(NULL, ptr)); a
+ * @head outside @ptr's object, or a @ptr kmemlab did not hand out, is
+ * reported and counted (misuse_kfree) and nothing is freed.
  */
 void kml_kvfree_call_rcu(struct rcu_head *head, void *ptr);
 void kml_kvfree_rcu_mightsleep(void *ptr);

@@ -22,9 +22,9 @@ int main(int argc, char **argv)
 		return 1;
 	if (kml_slab_create(&sys, "bench64", 64, 0, 0, NULL, &c))
 		return 1;
-	kml_slab_free(c, kml_slab_alloc(c, false, NULL), NULL);	/* warm */
+	kml_slab_free(c, kml_slab_alloc(c, 0, NULL), 0, NULL);	/* warm */
 	for (i = 0; i < n; i++)
-		kml_slab_free(c, kml_slab_alloc(c, false, NULL), NULL);
+		kml_slab_free(c, kml_slab_alloc(c, 0, NULL), 0, NULL);
 	printf("%lu alloc+free pairs\n", n);
 	kml_slab_destroy(c);
 	kml_slab_exit(&sys);

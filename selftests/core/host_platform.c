@@ -21,6 +21,46 @@ unsigned int kml_host_nr_cpus(void)
 	return HOST_CPUS;
 }
 
+/* Deferred calls, newest first; taken whole by a grace period. */
+static kml_rcu_head_t *rcu_queue;
+
+void kml_call_rcu(kml_rcu_head_t *head, void (*fn)(kml_rcu_head_t *head))
+{
+	head->func = fn;
+	head->next = __atomic_load_n(&rcu_queue, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&rcu_queue, &head->next, head, false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+}
+
+unsigned int kml_host_grace_period(void)
+{
+	kml_rcu_head_t *h = __atomic_exchange_n(&rcu_queue, NULL, __ATOMIC_ACQUIRE), *prev = NULL;
+	unsigned int n = 0;
+
+	while (h) {		/* oldest first, as queued */
+		kml_rcu_head_t *next = h->next;
+
+		h->next = prev;
+		prev = h;
+		h = next;
+	}
+	while (prev) {
+		kml_rcu_head_t *next = prev->next;
+
+		prev->func(prev);
+		prev = next;
+		n++;
+	}
+	return n;
+}
+
+void kml_host_rcu_barrier(void)
+{
+	while (kml_host_grace_period())
+		;
+}
+
 char *kml_host_arena;
 unsigned long kml_host_arena_pages;
 

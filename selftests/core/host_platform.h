@@ -108,6 +108,25 @@ extern unsigned long kml_host_errors;	/* kml_err() calls, for tests */
 #define KML_PS				"%p"
 #define kml_now()			((unsigned long)time(NULL))
 #define kml_pid()			((int)getpid())
+
+/*
+ * RCU on the host: no readers to wait for, but the deferral stays real.
+ * kml_call_rcu queues @fn; it runs at the next kml_host_grace_period()
+ * (a test's "grace period ends here") or kml_rcu_barrier(), never inside
+ * kml_call_rcu, so that a test sees what waits and callers' locks are not
+ * re-entered.
+ */
+struct kml_host_rcu_head {
+	struct kml_host_rcu_head *next;
+	void (*func)(struct kml_host_rcu_head *head);
+};
+
+#define kml_rcu_head_t			struct kml_host_rcu_head
+void kml_call_rcu(kml_rcu_head_t *head, void (*fn)(kml_rcu_head_t *head));
+/* Runs the callbacks queued before it; returns how many ran. */
+unsigned int kml_host_grace_period(void);
+void kml_host_rcu_barrier(void);
+#define kml_rcu_barrier()		kml_host_rcu_barrier()
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)			(sizeof(a) / sizeof((a)[0]))
 #endif

@@ -113,7 +113,7 @@ TEST_F(slab, slabs_grow_fill_colour_and_reap)
 	ASSERT_EQ(20, per);		/* 4096 / 200, 96 bytes left */
 	EXPECT_EQ(2, c->cache_colours);	/* offsets 0 and 64 */
 	for (i = 0; i < 3 * per; i++) {
-		objs[i] = kml_slab_alloc(c, false, NULL);
+		objs[i] = kml_slab_alloc(c, 0, NULL);
 		ASSERT_NE(NULL, objs[i]);
 		memset(objs[i], i, 200);
 	}
@@ -128,7 +128,7 @@ TEST_F(slab, slabs_grow_fill_colour_and_reap)
 	EXPECT_EQ(0, check(c));
 	for (i = 0; i < 3 * per; i++) {
 		/* Braced: a failed ASSERT ends the test here, not after the loop. */
-		ASSERT_EQ(0, kml_slab_free(c, objs[i], NULL));
+		ASSERT_EQ(0, kml_slab_free(c, objs[i], 0, NULL));
 	}
 	/* Magazines hold some; shrinking returns everything to the buddy. */
 	kml_slab_shrink(c);
@@ -156,20 +156,20 @@ TEST_F(slab, constructor_runs_once_per_object)
 
 	ASSERT_NE(NULL, c);
 	ctor_runs = 0;
-	o = kml_slab_alloc(c, false, NULL);
+	o = kml_slab_alloc(c, 0, NULL);
 	ASSERT_NE(NULL, o);
 	EXPECT_EQ(c->cache_objs, ctor_runs);	/* the whole slab, once */
 	EXPECT_EQ(0, memcmp(o, "constructed", 12));
 	/* Freed objects come back constructed, with no constructor run. */
 	for (i = 0; i < 1000; i++) {
-		kml_slab_free(c, o, NULL);
-		o = kml_slab_alloc(c, false, NULL);
+		kml_slab_free(c, o, 0, NULL);
+		o = kml_slab_alloc(c, 0, NULL);
 		ASSERT_EQ(0, memcmp(o, "constructed", 12));
 	}
 	EXPECT_EQ(c->cache_objs, ctor_runs);
 	/* The free link lives outside the object. */
 	EXPECT_LE(64, c->cache_free_off);
-	kml_slab_free(c, o, NULL);
+	kml_slab_free(c, o, 0, NULL);
 	EXPECT_EQ(0, kml_slab_destroy(c));
 }
 
@@ -180,36 +180,36 @@ TEST_F(slab, kmalloc_family)
 	char *p, *q, local;
 	int i;
 
-	EXPECT_EQ(KML_ZERO_SIZE_PTR, kml_slab_kmalloc(sys, 0, false, NULL));
-	kml_slab_kfree(sys, KML_ZERO_SIZE_PTR, NULL);
-	kml_slab_kfree(sys, NULL, NULL);
+	EXPECT_EQ(KML_ZERO_SIZE_PTR, kml_slab_kmalloc(sys, 0, 0, NULL));
+	kml_slab_kfree(sys, KML_ZERO_SIZE_PTR, 0, NULL);
+	kml_slab_kfree(sys, NULL, 0, NULL);
 	for (i = 1; i <= 8192; i += 37) {
-		p = kml_slab_kmalloc(sys, i, true, NULL);
+		p = kml_slab_kmalloc(sys, i, KML_INIT_ZERO, NULL);
 		ASSERT_NE(NULL, p);
 		ASSERT_LE(i, kml_slab_ksize(sys, p));
 		ASSERT_EQ(0, p[i - 1]);
-		kml_slab_kfree(sys, p, NULL);
+		kml_slab_kfree(sys, p, 0, NULL);
 	}
-	EXPECT_EQ(96, kml_slab_ksize(sys, p = kml_slab_kmalloc(sys, 90, false, NULL)));
+	EXPECT_EQ(96, kml_slab_ksize(sys, p = kml_slab_kmalloc(sys, 90, 0, NULL)));
 	memset(p, 'a', 90);
-	q = kml_slab_krealloc(sys, p, 96, false, NULL);		/* same class: in place */
+	q = kml_slab_krealloc(sys, p, 96, 0, NULL);		/* same class: in place */
 	EXPECT_EQ(p, q);
-	q = kml_slab_krealloc(sys, p, 100, true, NULL);		/* kmalloc-128: moves */
+	q = kml_slab_krealloc(sys, p, 100, KML_INIT_ZERO, NULL);	/* kmalloc-128: moves */
 	ASSERT_NE(NULL, q);
 	EXPECT_NE(p, q);
 	EXPECT_EQ('a', q[89]);
 	EXPECT_EQ(0, q[99]);
-	EXPECT_EQ(KML_ZERO_SIZE_PTR, kml_slab_krealloc(sys, q, 0, false, NULL));
+	EXPECT_EQ(KML_ZERO_SIZE_PTR, kml_slab_krealloc(sys, q, 0, 0, NULL));
 	/* Beyond the largest general cache: whole buddy blocks. */
-	p = kml_slab_kmalloc(sys, (128 << 10) + 1, false, NULL);
+	p = kml_slab_kmalloc(sys, (128 << 10) + 1, 0, NULL);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(256 << 10, kml_slab_ksize(sys, p));
-	EXPECT_EQ(NULL, kml_slab_kmalloc(sys, (4 << 20) + 1, false, NULL));
+	EXPECT_EQ(NULL, kml_slab_kmalloc(sys, (4 << 20) + 1, 0, NULL));
 	/* Pointers kmemlab did not hand out are refused. */
-	kml_slab_kfree(sys, &local, NULL);
-	kml_slab_kfree(sys, p + 4096, NULL);
-	kml_slab_kfree(sys, p, NULL);
-	kml_slab_kfree(sys, p, NULL);				/* free memory now */
+	kml_slab_kfree(sys, &local, 0, NULL);
+	kml_slab_kfree(sys, p + 4096, 0, NULL);
+	kml_slab_kfree(sys, p, 0, NULL);
+	kml_slab_kfree(sys, p, 0, NULL);				/* free memory now */
 	EXPECT_EQ(3, sys->sys_bad_frees - before);
 	EXPECT_EQ(1, sys->sys_large_frees);
 }
@@ -218,14 +218,14 @@ TEST_F(slab, wrong_pointers_are_refused)
 {
 	struct kml_cache *a = create(&self->sys, "a", 64, 0, 0, NULL);
 	struct kml_cache *b = create(&self->sys, "b", 64, 0, 0, NULL);
-	char *o = kml_slab_alloc(a, false, NULL);
+	char *o = kml_slab_alloc(a, 0, NULL);
 
 	ASSERT_NE(NULL, o);
-	EXPECT_EQ(-EINVAL, kml_slab_free(b, o, NULL));	/* another cache's */
-	EXPECT_EQ(-EINVAL, kml_slab_free(a, o + 8, NULL));	/* inside an object */
-	EXPECT_EQ(-EINVAL, kml_slab_free(a, &o, NULL));	/* not in the region */
-	EXPECT_EQ(0, kml_slab_free(a, o, NULL));
-	EXPECT_EQ(-EINVAL, kml_slab_free(a, o, NULL));	/* still in the magazine */
+	EXPECT_EQ(-EINVAL, kml_slab_free(b, o, 0, NULL));	/* another cache's */
+	EXPECT_EQ(-EINVAL, kml_slab_free(a, o + 8, 0, NULL));	/* inside an object */
+	EXPECT_EQ(-EINVAL, kml_slab_free(a, &o, 0, NULL));	/* not in the region */
+	EXPECT_EQ(0, kml_slab_free(a, o, 0, NULL));
+	EXPECT_EQ(-EINVAL, kml_slab_free(a, o, 0, NULL));	/* still in the magazine */
 	EXPECT_EQ(3, b->cache_errors + a->cache_errors - 1);
 	EXPECT_EQ(0, check(a));
 	EXPECT_EQ(0, kml_slab_destroy(a));
@@ -240,36 +240,36 @@ TEST_F(slab, debug_detects_misuse)
 
 	ASSERT_NE(NULL, c);
 	EXPECT_EQ(0, c->cache_cpu_limit);	/* every call is checked */
-	o = kml_slab_alloc(c, false, NULL);
+	o = kml_slab_alloc(c, 0, NULL);
 	ASSERT_NE(NULL, o);
 	EXPECT_EQ(KML_RED_ACTIVE, o[40]);
-	EXPECT_EQ(0, kml_slab_free(c, o, NULL));
+	EXPECT_EQ(0, kml_slab_free(c, o, 0, NULL));
 	EXPECT_EQ(KML_POISON_FREE, o[0]);
 	EXPECT_EQ(KML_POISON_END, o[39]);
 	EXPECT_EQ(KML_RED_INACTIVE, o[40]);
-	EXPECT_EQ(-EINVAL, kml_slab_free(c, o, NULL));	/* double free */
+	EXPECT_EQ(-EINVAL, kml_slab_free(c, o, 0, NULL));	/* double free */
 	EXPECT_EQ(1, c->cache_errors);
 
 	o[3] = 1;					/* write after free */
 	EXPECT_NE(0, check(c));				/* validate sees it */
-	p = kml_slab_alloc(c, false, NULL);			/* LIFO: the same object */
+	p = kml_slab_alloc(c, 0, NULL);			/* LIFO: the same object */
 	EXPECT_EQ(o, p);
 	EXPECT_EQ(2, c->cache_errors);			/* and so does allocation */
 
 	p[40] = 0;					/* write past the end */
-	EXPECT_EQ(0, kml_slab_free(c, p, NULL));		/* reported, then freed */
+	EXPECT_EQ(0, kml_slab_free(c, p, 0, NULL));		/* reported, then freed */
 	EXPECT_EQ(3, c->cache_errors);
 	EXPECT_EQ(0, check(c));				/* red zone restored */
 	EXPECT_LE(3, kml_host_errors - e0);
 
 	/* Destroying with live objects reports each and keeps their slabs. */
-	o = kml_slab_alloc(c, false, NULL);
-	p = kml_slab_alloc(c, false, NULL);
+	o = kml_slab_alloc(c, 0, NULL);
+	p = kml_slab_alloc(c, 0, NULL);
 	EXPECT_EQ(-EBUSY, kml_slab_destroy(c));
 	EXPECT_TRUE(c->cache_dead);
 	EXPECT_EQ(5, c->cache_errors);
-	EXPECT_EQ(0, kml_slab_free(c, o, NULL));		/* still usable */
-	EXPECT_EQ(0, kml_slab_free(c, p, NULL));
+	EXPECT_EQ(0, kml_slab_free(c, o, 0, NULL));		/* still usable */
+	EXPECT_EQ(0, kml_slab_free(c, p, 0, NULL));
 	EXPECT_EQ(0, kml_slab_destroy(c));
 }
 
@@ -280,30 +280,30 @@ TEST_F(slab, double_free_after_red_zone_overwrite)
 	u8 *x, *y, *z;
 
 	ASSERT_NE(NULL, c);
-	x = kml_slab_alloc(c, false, NULL);
-	ASSERT_EQ(0, kml_slab_free(c, x, NULL));
+	x = kml_slab_alloc(c, 0, NULL);
+	ASSERT_EQ(0, kml_slab_free(c, x, 0, NULL));
 	x[40] = 0;				/* past the end of a free object */
-	EXPECT_EQ(-EINVAL, kml_slab_free(c, x, NULL));
+	EXPECT_EQ(-EINVAL, kml_slab_free(c, x, 0, NULL));
 	EXPECT_EQ(0, kml_slab_validate(c, kml_host_print, NULL) > 0 ? 0 : 1);
 	x[40] = KML_RED_INACTIVE;		/* repair, so validate is clean */
-	y = kml_slab_alloc(c, false, NULL);
-	z = kml_slab_alloc(c, false, NULL);
+	y = kml_slab_alloc(c, 0, NULL);
+	z = kml_slab_alloc(c, 0, NULL);
 	EXPECT_NE(y, z);			/* not handed out twice */
 	EXPECT_EQ(0, check(c));
-	kml_slab_free(c, y, NULL);
-	kml_slab_free(c, z, NULL);
+	kml_slab_free(c, y, 0, NULL);
+	kml_slab_free(c, z, 0, NULL);
 	EXPECT_EQ(0, kml_slab_destroy(c));
 }
 
 TEST_F(slab, ksize_and_krealloc_refuse_interior_pointers)
 {
-	char *p = kml_slab_kmalloc(&self->sys, 100, false, NULL);
+	char *p = kml_slab_kmalloc(&self->sys, 100, 0, NULL);
 
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(128, kml_slab_ksize(&self->sys, p));
 	EXPECT_EQ(0, kml_slab_ksize(&self->sys, p + 50));
-	EXPECT_EQ(NULL, kml_slab_krealloc(&self->sys, p + 50, 500, false, NULL));
-	kml_slab_kfree(&self->sys, p, NULL);
+	EXPECT_EQ(NULL, kml_slab_krealloc(&self->sys, p + 50, 500, 0, NULL));
+	kml_slab_kfree(&self->sys, p, 0, NULL);
 }
 
 TEST_F(slab, cache_names_are_unique)
@@ -328,10 +328,10 @@ TEST_F(slab, global_debug_flags_apply_to_kmalloc)
 
 	kml_slab_exit(&self->sys);
 	ASSERT_EQ(0, kml_slab_init(&dsys, &self->b, KML_SLAB_DEBUG, 8192));
-	p = kml_slab_kmalloc(&dsys, 20, false, NULL);
+	p = kml_slab_kmalloc(&dsys, 20, 0, NULL);
 	ASSERT_NE(NULL, p);
 	p[32] = 'x';		/* kmalloc-32: past its end, into the red zone */
-	kml_slab_kfree(&dsys, p, NULL);
+	kml_slab_kfree(&dsys, p, 0, NULL);
 	EXPECT_EQ(1, kml_slab_kmalloc_cache(&dsys, 20)->cache_errors);
 	kml_slab_exit(&dsys);
 	ASSERT_EQ(0, kml_slab_init(&self->sys, &self->b, 0, 128 << 10));
@@ -347,10 +347,10 @@ TEST_F(slab, reclaim_when_the_buddy_runs_short)
 	ASSERT_NE(NULL, c);
 	for (i = 0; i < 2048; i++) {
 		/* Braced: a failed ASSERT ends the test here, not after the loop. */
-		ASSERT_NE(NULL, objs[i] = kml_slab_alloc(c, false, NULL));
+		ASSERT_NE(NULL, objs[i] = kml_slab_alloc(c, 0, NULL));
 	}
 	for (i = 0; i < 2048; i++)
-		kml_slab_free(c, objs[i], NULL);
+		kml_slab_free(c, objs[i], 0, NULL);
 	/* Empty slabs beyond the limit were reaped; magazines hold objects. */
 	EXPECT_LT(0, c->cache_reaped);
 	/* Take every page: the last ones come from the cache's slabs. */
@@ -362,6 +362,236 @@ TEST_F(slab, reclaim_when_the_buddy_runs_short)
 	for (i = 0; i < n; i++)
 		kml_buddy_free(&self->b, pages[i], 0, KML_KIND_TEST);
 	EXPECT_EQ(0, kml_slab_destroy(c));
+}
+
+static bool all_bytes(const void *p, int v, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		if (*b++ != v)
+			return false;
+	return true;
+}
+
+static unsigned long rcu_pending(struct kml_cache *c)
+{
+	struct kml_cache_stats st;
+
+	kml_slab_stats(c, &st);
+	return st.rcu_pending;
+}
+
+/* The tag of @p's page (the head of an order-0 slab), whatever its state. */
+static u16 slab_tag(struct kml_slab_sys *sys, const void *p)
+{
+	return sys->sys_buddy->pages[kml_addr_page(p)].pg_tag;
+}
+
+TEST_F(slab, typesafe_by_rcu_objects_are_reused_at_once)
+{
+	struct kml_cache *c = create(&self->sys, "rcu", 64, 0, KML_SLAB_TYPESAFE_BY_RCU, NULL);
+	char *o, *p;
+
+	ASSERT_NE(NULL, c);
+	/* Nothing of the cache's lives inside a free object. */
+	EXPECT_LE(64, c->cache_free_off);
+	o = kml_slab_alloc(c, 0, NULL);
+	ASSERT_NE(NULL, o);
+	memset(o, 0x5a, 64);
+	EXPECT_EQ(0, kml_slab_free(c, o, KML_INIT_FREE, NULL));	/* init_on_free: not here */
+	EXPECT_TRUE(all_bytes(o, 0x5a, 64));
+	p = kml_slab_alloc(c, KML_INIT_ALLOC, NULL);	/* at once, and untouched */
+	EXPECT_EQ(o, p);
+	EXPECT_TRUE(all_bytes(p, 0x5a, 64));
+	kml_slab_free(c, p, 0, NULL);
+	p = kml_slab_alloc(c, KML_INIT_ZERO, NULL);	/* __GFP_ZERO still zeroes */
+	EXPECT_TRUE(all_bytes(p, 0, 64));
+	kml_slab_free(c, p, 0, NULL);
+	EXPECT_EQ(0, check(c));
+	EXPECT_EQ(0, kml_slab_destroy(c));
+}
+
+TEST_F(slab, typesafe_by_rcu_slabs_wait_for_a_grace_period)
+{
+	struct kml_cache *c = create(&self->sys, "rcu", 512, 0, KML_SLAB_TYPESAFE_BY_RCU, NULL);
+	unsigned long free0, errors;
+	unsigned int per, i;
+	void *a[64], *b[64];
+	u16 busy;
+
+	ASSERT_NE(NULL, c);
+	per = c->cache_objs;
+	ASSERT_GE(64, per);
+	ASSERT_EQ(0, c->cache_order);
+	kml_host_rcu_barrier();
+	for (i = 0; i < per; i++)
+		ASSERT_NE(NULL, a[i] = kml_slab_alloc(c, 0, NULL));
+	for (i = 0; i < per; i++)
+		ASSERT_NE(NULL, b[i] = kml_slab_alloc(c, 0, NULL));
+	busy = slab_tag(&self->sys, a[0]);
+	kml_buddy_drain(&self->b);
+	free0 = kml_buddy_free_pages(&self->b);
+	for (i = 0; i < per; i++)
+		kml_slab_free(c, a[i], 0, NULL);
+	EXPECT_EQ(1, kml_slab_shrink(c));	/* a's slab: released ... */
+	EXPECT_EQ(1, rcu_pending(c));
+	kml_buddy_drain(&self->b);
+	EXPECT_EQ(free0, kml_buddy_free_pages(&self->b));	/* ... not yet back */
+	EXPECT_EQ(busy, slab_tag(&self->sys, a[0]));
+	EXPECT_EQ(0, check(c));
+	/* A pointer into the waiting slab is no object. */
+	errors = c->cache_errors;
+	EXPECT_EQ(-EINVAL, kml_slab_free(c, a[1], 0, NULL));
+	EXPECT_EQ(errors + 1, c->cache_errors);
+	EXPECT_EQ(0, kml_slab_ksize(&self->sys, a[1]));
+	/* Released while a grace period is in flight: waits for the next one. */
+	for (i = 0; i < per; i++)
+		kml_slab_free(c, b[i], 0, NULL);
+	EXPECT_EQ(1, kml_slab_shrink(c));
+	EXPECT_EQ(2, rcu_pending(c));
+	EXPECT_EQ(0, check(c));
+	EXPECT_EQ(1, kml_host_grace_period());
+	EXPECT_EQ(1, rcu_pending(c));
+	kml_buddy_drain(&self->b);
+	EXPECT_EQ(free0 + 1, kml_buddy_free_pages(&self->b));
+	EXPECT_EQ(0, check(c));
+	EXPECT_EQ(1, kml_host_grace_period());
+	EXPECT_EQ(0, rcu_pending(c));
+	kml_buddy_drain(&self->b);
+	EXPECT_EQ(free0 + 2, kml_buddy_free_pages(&self->b));
+	EXPECT_EQ(0, kml_host_grace_period());	/* nothing left queued */
+	EXPECT_EQ(2, c->cache_reaped);
+	EXPECT_EQ(0, check(c));
+	EXPECT_EQ(0, kml_slab_destroy(c));
+}
+
+TEST_F(slab, typesafe_by_rcu_destroy_waits_for_pending_slabs)
+{
+	struct kml_cache *c = create(&self->sys, "rcu", 100, 0, KML_SLAB_TYPESAFE_BY_RCU, NULL);
+	void *o;
+
+	ASSERT_NE(NULL, c);
+	o = kml_slab_alloc(c, 0, NULL);
+	ASSERT_NE(NULL, o);
+	kml_slab_free(c, o, 0, NULL);
+	/* destroy shrinks (the slab waits), then waits: pristine at teardown. */
+	EXPECT_EQ(0, kml_slab_destroy(c));
+	EXPECT_EQ(0, kml_host_grace_period());
+	kml_buddy_drain(&self->b);
+}
+
+TEST_F(slab, typesafe_by_rcu_reclaim_defers_too)
+{
+	struct kml_cache *c = create(&self->sys, "rcu", 512, 0, KML_SLAB_TYPESAFE_BY_RCU, NULL);
+	void *objs[1024];
+	u32 pages[NPAGES];
+	unsigned int i, n = 0, m, got;
+	unsigned long pend;
+
+	ASSERT_NE(NULL, c);
+	for (i = 0; i < 1024; i++)
+		ASSERT_NE(NULL, objs[i] = kml_slab_alloc(c, 0, NULL));
+	for (i = 0; i < 1024; i++)
+		kml_slab_free(c, objs[i], 0, NULL);
+	/* Reaped slabs wait; the region runs dry before they come back. */
+	EXPECT_LT(0, rcu_pending(c));
+	while ((got = kml_buddy_alloc(&self->b, 0, KML_KIND_TEST)) != KML_NIL)
+		pages[n++] = got;
+	EXPECT_LT(0, rcu_pending(c));
+	EXPECT_EQ(0, check(c));
+	pend = rcu_pending(c);
+	kml_host_rcu_barrier();
+	EXPECT_EQ(0, rcu_pending(c));
+	m = n;
+	while ((got = kml_buddy_alloc(&self->b, 0, KML_KIND_TEST)) != KML_NIL)
+		pages[n++] = got;	/* now they are there */
+	EXPECT_LE(pend, n - m);
+	for (i = 0; i < n; i++)
+		kml_buddy_free(&self->b, pages[i], 0, KML_KIND_TEST);
+	EXPECT_EQ(0, kml_slab_destroy(c));
+}
+
+TEST_F(slab, init_on_alloc_and_free_as_linux)
+{
+	struct kml_cache *plain = create(&self->sys, "plain", 64, 0, 0, NULL);
+	struct kml_cache *built = create(&self->sys, "built", 64, 0, 0, ctor);
+	struct kml_cache *pois = create(&self->sys, "pois", 64, 0, KML_SLAB_POISON, NULL);
+	struct kml_slab_sys *sys = &self->sys;
+	unsigned long errors;
+	char *o, *p;
+
+	ASSERT_NE(NULL, plain);
+	ASSERT_NE(NULL, built);
+	ASSERT_NE(NULL, pois);
+	/* init_on_alloc: a plain cache's object comes back zeroed ... */
+	o = kml_slab_alloc(plain, 0, NULL);
+	memset(o, 0xaa, 64);
+	kml_slab_free(plain, o, 0, NULL);
+	p = kml_slab_alloc(plain, 0, NULL);
+	EXPECT_EQ(o, p);
+	EXPECT_TRUE(all_bytes(p, 0xaa, 64));	/* policy off: as it was */
+	kml_slab_free(plain, p, 0, NULL);
+	p = kml_slab_alloc(plain, KML_INIT_ALLOC, NULL);
+	EXPECT_TRUE(all_bytes(p, 0, 64));
+	/* init_on_free: zeroed as it goes */
+	memset(p, 0xaa, 64);
+	kml_slab_free(plain, p, KML_INIT_FREE, NULL);
+	EXPECT_TRUE(all_bytes(p, 0, 64));
+	/* ... a constructor's object never, not even for __GFP_ZERO (reported) */
+	o = kml_slab_alloc(built, KML_INIT_ALLOC, NULL);
+	EXPECT_EQ(0, memcmp(o, "constructed", 12));
+	kml_slab_free(built, o, KML_INIT_FREE, NULL);
+	EXPECT_EQ(0, memcmp(o, "constructed", 12));
+	errors = kml_host_errors;
+	o = kml_slab_alloc(built, KML_INIT_ZERO, NULL);
+	EXPECT_EQ(0, memcmp(o, "constructed", 12));
+	EXPECT_EQ(errors + 1, kml_host_errors);
+	kml_slab_free(built, o, 0, NULL);
+	/* ... a poisoned one keeps its poison by policy, zeroes on __GFP_ZERO */
+	o = kml_slab_alloc(pois, KML_INIT_ALLOC, NULL);
+	EXPECT_NE(0, o[0]);
+	kml_slab_free(pois, o, KML_INIT_FREE, NULL);
+	EXPECT_EQ(0, check(pois));	/* poison intact: init_on_free left it */
+	o = kml_slab_alloc(pois, KML_INIT_ZERO, NULL);
+	EXPECT_TRUE(all_bytes(o, 0, 64));
+	kml_slab_free(pois, o, 0, NULL);
+	/* kmalloc, small and large, follows the same flags */
+	o = kml_slab_kmalloc(sys, 100, 0, NULL);
+	memset(o, 0xaa, 100);
+	kml_slab_kfree(sys, o, KML_INIT_FREE, NULL);
+	EXPECT_TRUE(all_bytes(o, 0, 100));
+	o = kml_slab_kmalloc(sys, 200 << 10, 0, NULL);
+	ASSERT_NE(NULL, o);
+	memset(o, 0xaa, 200 << 10);
+	kml_slab_kfree(sys, o, 0, NULL);
+	o = kml_slab_kmalloc(sys, 200 << 10, KML_INIT_ALLOC, NULL);
+	EXPECT_TRUE(all_bytes(o, 0, 256 << 10));
+	kml_slab_kfree(sys, o, 0, NULL);
+	EXPECT_EQ(0, check(plain));
+	EXPECT_EQ(0, kml_slab_destroy(plain));
+	EXPECT_EQ(0, kml_slab_destroy(built));
+	EXPECT_EQ(0, kml_slab_destroy(pois));
+}
+
+TEST_F(slab, kfree_sensitive_zeroes_the_whole_object)
+{
+	struct kml_slab_sys *sys = &self->sys;
+	unsigned long before = sys->sys_bad_frees;
+	char *o = kml_slab_kmalloc(sys, 90, 0, NULL), *l;
+
+	ASSERT_NE(NULL, o);
+	memset(o, 0xaa, 96);		/* ksize is 96 */
+	kml_slab_kfree_sensitive(sys, o, NULL);
+	EXPECT_TRUE(all_bytes(o, 0, 96));
+	l = kml_slab_kmalloc(sys, 200 << 10, 0, NULL);
+	ASSERT_NE(NULL, l);
+	memset(l, 0xaa, 256 << 10);
+	kml_slab_kfree_sensitive(sys, l, NULL);
+	EXPECT_TRUE(all_bytes(l, 0, 256 << 10));
+	kml_slab_kfree_sensitive(sys, &before, NULL);	/* refused, reported */
+	kml_slab_kfree_sensitive(sys, l + 8, NULL);
+	EXPECT_EQ(2, sys->sys_bad_frees - before);
 }
 
 /* Random use of several caches and kmalloc against a model of contents. */
@@ -385,17 +615,18 @@ TEST_F(slab, random_against_model)
 				ASSERT_EQ(slot[s].fill, slot[s].p[i]);
 			if (slot[s].cache >= 0) {
 				/* Braced: the ASSERT is more than one statement. */
-				ASSERT_EQ(0, kml_slab_free(caches[slot[s].cache], slot[s].p, NULL));
+				ASSERT_EQ(0, kml_slab_free(caches[slot[s].cache], slot[s].p, 0,
+							   NULL));
 			} else {
-				kml_slab_kfree(&self->sys, slot[s].p, NULL);
+				kml_slab_kfree(&self->sys, slot[s].p, 0, NULL);
 			}
 			slot[s].p = NULL;
 		} else {
 			int k = random() % 4 - 1;
 			size_t size = k >= 0 ? caches[k]->cache_object_size :
 				      1 + random() % (random() % 8 ? 2048 : 200000);
-			u8 *p = k >= 0 ? kml_slab_alloc(caches[k], false, NULL) :
-				kml_slab_kmalloc(&self->sys, size, false, NULL);
+			u8 *p = k >= 0 ? kml_slab_alloc(caches[k], 0, NULL) :
+				kml_slab_kmalloc(&self->sys, size, 0, NULL);
 
 			if (!p)
 				continue;
@@ -417,9 +648,9 @@ TEST_F(slab, random_against_model)
 	for (i = 0; i < SLOTS; i++)
 		if (slot[i].p) {
 			if (slot[i].cache >= 0)
-				kml_slab_free(caches[slot[i].cache], slot[i].p, NULL);
+				kml_slab_free(caches[slot[i].cache], slot[i].p, 0, NULL);
 			else
-				kml_slab_kfree(&self->sys, slot[i].p, NULL);
+				kml_slab_kfree(&self->sys, slot[i].p, 0, NULL);
 		}
 	for (i = 0; i < 3; i++) {
 		EXPECT_EQ(0, check(caches[i]));
@@ -442,7 +673,7 @@ static void *worker(void *arg)
 		unsigned int r = rand_r(&seed);
 
 		if (n < 32 && r % 2) {
-			mine[n] = kml_slab_alloc(shared_cache, false, NULL);
+			mine[n] = kml_slab_alloc(shared_cache, 0, NULL);
 			if (mine[n]) {
 				/* stamp: the object's own address, in every word */
 				uintptr_t *w = mine[n++];
@@ -458,12 +689,12 @@ static void *worker(void *arg)
 			for (unsigned int k = 0; other && k < 16; k++)
 				if (w[k] != (uintptr_t)w)
 					abort();	/* handed out twice */
-			if (other && kml_slab_free(shared_cache, other, NULL))
+			if (other && kml_slab_free(shared_cache, other, 0, NULL))
 				abort();
 		}
 	}
 	while (n)
-		kml_slab_free(shared_cache, mine[--n], NULL);
+		kml_slab_free(shared_cache, mine[--n], 0, NULL);
 	return NULL;
 }
 
@@ -480,7 +711,7 @@ TEST_F(slab, threads_free_each_others_objects)
 		ASSERT_EQ(0, pthread_join(t[i], NULL));
 	for (i = 0; i < 8; i++)
 		if (handoff[i])
-			kml_slab_free(shared_cache, handoff[i], NULL);
+			kml_slab_free(shared_cache, handoff[i], 0, NULL);
 	EXPECT_EQ(0, check(shared_cache));
 	kml_slab_shrink(shared_cache);
 	EXPECT_EQ(0, shared_cache->cache_active);
