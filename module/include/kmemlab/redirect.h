@@ -20,7 +20,9 @@
  * - struct kmem_cache is renamed struct kml_cache. Every kernel function
  *   declared above that takes a struct kmem_cache * (mempool_create_slab_pool,
  *   a kernel inline, ...) then refuses a kmemlab cache at compile time
- *   (incompatible pointer types is an error in Kbuild).
+ *   (incompatible pointer types is an error in Kbuild); 6.12's
+ *   mempool_create_slab_pool and mempool_init_slab_pool, macros that cast
+ *   it to void *, are refused by name.
  * - alloc_inode_sb() and kmem_cache_alloc_lru() (fs.h, slab.h) would hand
  *   a kmemlab cache to the kernel's slab: mapped onto kml_cache_alloc (the
  *   list_lru argument only pre-allocates memcg lists; kmemlab's objects
@@ -121,10 +123,25 @@
 #define KML_REDIRECT_CACHE_ARGS
 #endif
 #undef kmem_cache_create
-#define kmem_cache_create(...)	KML_REDIRECT_BY_NARG(kml_redirect_cache_create_, __VA_ARGS__)
-/* The kernel's five arguments, as 6.1 has them and 6.12 still accepts. */
-#define kml_redirect_cache_create_5(name, size, align, flags, ctor) \
+#ifdef KML_REDIRECT_CACHE_ARGS
+/*
+ * As 6.12's own macro: a struct kmem_cache_args * (or NULL) and flags, or
+ * the old five arguments. KMEM_CACHE passes a compound literal, commas
+ * and all, to __kmem_cache_create_args: the C call sorts them out.
+ */
+#define kmem_cache_create(name, size, args, ...)				\
+	_Generic((args),							\
+		struct kmem_cache_args *: kml_redirect_cache_create_args,	\
+		void *: kml_redirect_cache_create_args,				\
+		default: kml_kmem_cache_create)(name, size, args, __VA_ARGS__)
+#undef __kmem_cache_create_args
+#define __kmem_cache_create_args(name, size, ...) \
+	kml_redirect_cache_create_args(name, size, __VA_ARGS__)
+#else
+/* The kernel's five arguments (6.1). */
+#define kmem_cache_create(name, size, align, flags, ctor) \
 	kml_kmem_cache_create(name, size, align, flags, ctor)
+#endif
 #undef kmem_cache_create_usercopy
 /*
  * The usercopy window is hardened usercopy's whitelist of slab objects;
@@ -132,16 +149,6 @@
  */
 #define kmem_cache_create_usercopy(name, size, align, flags, useroffset, usersize, ctor) \
 	kml_kmem_cache_create(name, size, align, flags, ctor)
-#ifdef KML_REDIRECT_CACHE_ARGS
-/* 6.12's struct kmem_cache_args form (KMEM_CACHE uses it): four arguments. */
-#define kml_redirect_cache_create_4(name, size, args, flags) \
-	kml_redirect_cache_create_args(name, size, args, flags)
-#define __kmem_cache_create_args(name, size, args, flags) \
-	kml_redirect_cache_create_args(name, size, args, flags)
-#else
-#define kml_redirect_cache_create_4(...) \
-	KML_REDIRECT_REFUSE("kmem_cache_create with struct kmem_cache_args is 6.12's, not this kernel's")
-#endif
 
 #undef kmem_cache_destroy
 #define kmem_cache_destroy			kml_cache_destroy
@@ -165,6 +172,13 @@
 #define kmem_cache_size(c)			kml_cache_size(c)
 #undef kmem_cache_shrink
 #define kmem_cache_shrink(c)			kml_cache_shrink(c)
+/* 6.12's mempool macros cast the cache to void *: refused by name. */
+#undef mempool_create_slab_pool
+#define mempool_create_slab_pool(...) \
+	KML_REDIRECT_REFUSE("mempool_create_slab_pool: the mempool would call the kernel's slab")
+#undef mempool_init_slab_pool
+#define mempool_init_slab_pool(...) \
+	KML_REDIRECT_REFUSE("mempool_init_slab_pool: the mempool would call the kernel's slab")
 #undef kmem_buckets_create
 #define kmem_buckets_create(...)	KML_REDIRECT_REFUSE("kmem_buckets have no kmemlab counterpart")
 
