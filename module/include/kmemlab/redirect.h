@@ -3,7 +3,7 @@
  * redirect.h - build unmodified kernel code on kmemlab's allocators.
  *
  * Compile a kernel module's sources with
- *	-include .../module/include/kmemlab/redirect.h
+ *	-include <this header>
  * and every call of the kernel's allocator API in them (kmalloc, kfree,
  * kmem_cache_*, vmalloc, vfree, kvmalloc, kfree_rcu, alloc_pages,
  * __free_pages, put_page, ...) becomes the kml_* call of kmemlab.h, served
@@ -73,7 +73,7 @@
 #define KML_REDIRECT_BY_NARG(name, ...) \
 	KML_REDIRECT_CAT(name, KML_REDIRECT_NARG(__VA_ARGS__))(__VA_ARGS__)
 /* A call kmemlab does not mirror: the build stops with @msg. */
-#define KML_REDIRECT_REFUSE(msg) ({ _Static_assert(0, "kmemlab/redirect.h: " msg); NULL; })
+#define KML_REDIRECT_REFUSE(msg) ({ static_assert(0, "kmemlab/redirect.h: " msg); NULL; })
 
 /* Renamed after the kernel's declarations: see above. */
 #define kmem_cache kml_cache
@@ -123,24 +123,24 @@
 #define KML_REDIRECT_CACHE_ARGS
 #endif
 #undef kmem_cache_create
+#define kmem_cache_create(...)	KML_REDIRECT_BY_NARG(kml_redirect_cache_create_, __VA_ARGS__)
+/* The kernel's five arguments, as 6.1 has them and 6.12 still takes them. */
+#define kml_redirect_cache_create_5(name, size, align, flags, ctor) \
+	kml_kmem_cache_create(name, size, align, flags, ctor)
 #ifdef KML_REDIRECT_CACHE_ARGS
 /*
- * As 6.12's own macro: a struct kmem_cache_args * (or NULL) and flags, or
- * the old five arguments. KMEM_CACHE passes a compound literal, commas
- * and all, to __kmem_cache_create_args: the C call sorts them out.
+ * 6.12's four: a struct kmem_cache_args * (or NULL) and flags. KMEM_CACHE
+ * passes a compound literal, commas and all, to __kmem_cache_create_args:
+ * the C call sorts them out.
  */
-#define kmem_cache_create(name, size, args, ...)				\
-	_Generic((args),							\
-		struct kmem_cache_args *: kml_redirect_cache_create_args,	\
-		void *: kml_redirect_cache_create_args,				\
-		default: kml_kmem_cache_create)(name, size, args, __VA_ARGS__)
+#define kml_redirect_cache_create_4(name, size, args, flags) \
+	kml_redirect_cache_create_args(name, size, args, flags)
 #undef __kmem_cache_create_args
 #define __kmem_cache_create_args(name, size, ...) \
 	kml_redirect_cache_create_args(name, size, __VA_ARGS__)
 #else
-/* The kernel's five arguments (6.1). */
-#define kmem_cache_create(name, size, align, flags, ctor) \
-	kml_kmem_cache_create(name, size, align, flags, ctor)
+#define kml_redirect_cache_create_4(...) \
+	KML_REDIRECT_REFUSE("kmem_cache_create(name, size, args, flags) is 6.12's")
 #endif
 #undef kmem_cache_create_usercopy
 /*
@@ -180,7 +180,7 @@
 #define mempool_init_slab_pool(...) \
 	KML_REDIRECT_REFUSE("mempool_init_slab_pool: the mempool would call the kernel's slab")
 #undef kmem_buckets_create
-#define kmem_buckets_create(...)	KML_REDIRECT_REFUSE("kmem_buckets have no kmemlab counterpart")
+#define kmem_buckets_create(...)	KML_REDIRECT_REFUSE("kmem_buckets are not mirrored")
 
 /* vmalloc */
 #undef vmalloc
@@ -211,9 +211,9 @@
 #undef vmalloc_user
 #define vmalloc_user(...)	KML_REDIRECT_REFUSE("vmalloc_user: kmemlab has no VM_USERMAP areas")
 #undef vmalloc_32
-#define vmalloc_32(...)		KML_REDIRECT_REFUSE("vmalloc_32: kmemlab's region is not below 4 GiB")
+#define vmalloc_32(...)		KML_REDIRECT_REFUSE("vmalloc_32: the region is not below 4 GiB")
 #undef vmalloc_32_user
-#define vmalloc_32_user(...)	KML_REDIRECT_REFUSE("vmalloc_32_user: kmemlab's region is not below 4 GiB")
+#define vmalloc_32_user(...)	KML_REDIRECT_REFUSE("vmalloc_32_user: the region is not low")
 #undef vmalloc_huge
 #define vmalloc_huge(...)	KML_REDIRECT_REFUSE("vmalloc_huge: kmemlab maps single pages")
 #undef __vmalloc_node_range
@@ -294,7 +294,7 @@ do {										\
 #undef put_page
 #define put_page(page)				kml_put_page(page)
 #undef folio_alloc
-#define folio_alloc(...)	KML_REDIRECT_REFUSE("folio_alloc: kmemlab hands out pages, not folios")
+#define folio_alloc(...)	KML_REDIRECT_REFUSE("folio_alloc: kmemlab has no folios")
 
 /* Kernel functions that return memory for the caller to free, on kmemlab. */
 #undef kmemdup_nul
@@ -316,7 +316,7 @@ do {										\
 #undef vmemdup_array_user
 #define vmemdup_array_user(src, n, size)	kml_redirect_memdup_array_user(src, n, size, true)
 #undef strndup_user
-#define strndup_user(...)	KML_REDIRECT_REFUSE("strndup_user is not mirrored (use memdup_user_nul)")
+#define strndup_user(...)	KML_REDIRECT_REFUSE("strndup_user: use memdup_user_nul")
 #undef kasprintf
 #define kasprintf				kml_redirect_kasprintf
 #undef kvasprintf
