@@ -13,14 +13,15 @@ SMALL=1500	# small files per copy, in 12 directories
 BIG=6		# 512 KiB files per copy
 
 # The sum of a slabinfo column ($2 active objects, $15 slabs) over the
-# caches whose name matches $1.
-slab_sum() { awk -v re="$1" -v c="$2" '$1 ~ re { n += $c } END { print n + 0 }' $D/slabinfo; }
+# caches whose name matches $1, after a drain (magazines flushed: objects
+# handed out only).
+slab_sum() { echo 1 >$D/drain; awk -v re="$1" -v c="$2" '$1 ~ re { n += $c } END { print n + 0 }' $D/slabinfo; }
 # Region pages allocated by alloc_pages (brd's), from the pagemap.
 page_pages() { awk '$3 == "pages" { n += $2 } END { print n + 0 }' $D/pagemap; }
 # Free pages on the buddy allocator's free lists (buddyinfo), after a drain.
 buddy_free() {
 	echo 1 >$D/drain
-	awk '{ for (i = 5; i <= NF; i++) n += $i * 2 ^ (i - 5) } END { print n }' $D/buddyinfo
+	awk '{ m = 1; for (i = 5; i <= NF; i++) { n += $i * m; m *= 2 } } END { print n }' $D/buddyinfo
 }
 # md5sums of every file under $1, by path relative to it.
 sums() { (cd "$1" && find . -type f | LC_ALL=C sort | xargs md5sum); }
@@ -28,7 +29,6 @@ misuse() { grep -E '^misuse_' $D/stats | awk '{ n += $2 } END { print n }'; }
 
 plan 14
 misuse_before=$(misuse)
-kmalloc_before=$(slab_sum '^kmalloc-' 2)
 free_before=$(buddy_free)
 
 # The workload's source files, on tmpfs: small ones written by the shell,
@@ -64,6 +64,7 @@ result $? "minix_inode_cache is kmemlab's cache, not the kernel's"
 
 mkfs.minix -3 -i 8192 /dev/ram0 >/tmp/mkfs.log 2>&1
 result $? "mkfs.minix -3 on /dev/ram0"
+kmalloc_before=$(slab_sum '^kmalloc-' 2)
 mkdir -p $M && mount -t minix /dev/ram0 $M
 result $? "mount -t minix /dev/ram0"
 
