@@ -24,7 +24,7 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 # The host tests check every internal invariant (platform.h's KML_DEBUG).
 HOST_CFLAGS := -g -O1 -Wall -Werror -DKML_DEBUG=2 -I$(KSFT) -Iselftests/core $(SANITIZE)
 
-.PHONY: all shim tools deps module module-debug kbuild kbuild-run guest-image-run selftests host-tests image image-debug guest-image \
+.PHONY: all shim tools deps module module-debug kbuild kbuild-run extern extern-run guest-image-run selftests host-tests image image-debug guest-image \
 	check check-debug demo vm lint sparse bench clean
 
 all: module selftests host-tests tools shim
@@ -105,6 +105,45 @@ kbuild-run:
 	@! grep -E 'warning:|error:' $(FDIR)/build.log
 	@echo "$(KBUILD_KDIR)" > $(FDIR)/kbuild/.built
 
+# Unmodified kernel modules on kmemlab (module/extern/Kbuild): brd.ko and
+# minix.ko from drivers/block/brd.c and fs/minix/ of the Debian linux-source
+# that matches the lane (scripts/linux-source.sh), extracted into build/ at
+# build time and compiled with -include module/include/kmemlab/redirect.h
+# against kmemlab's Module.symvers. Warnings in their sources are theirs and
+# do not fail the build (W=1 shows them in build/LANE/extern.log); errors,
+# undefined symbols and any warning in kmemlab's headers do.
+SRC_SERIES := $(if $(filter 6.12,$(LANE)),6.12,6.1)
+EXTERN_SRCS := drivers/block/brd.c fs/minix
+EXTERN_DEPS := module/extern/Kbuild module/include/kmemlab/redirect.h module/include/kmemlab.h \
+	module/include/kmemlab_flags.h
+
+extern: module
+	@kdir=$${KDIR:-$$(scripts/kernel.sh $(LANE) --kdir)} && \
+	if [ -f $(FDIR)/extern/.built ] && [ "$$(cat $(FDIR)/extern/.built)" = "$$kdir" ] && \
+	    [ -z "$$(find $(EXTERN_DEPS) $(FDIR)/kbuild/Module.symvers -newer $(FDIR)/extern/.built | head -n 1)" ]; then \
+		exit 0; fi; \
+	$(MAKE) --no-print-directory extern-run KBUILD_KDIR=$$kdir
+
+extern-run:
+	@tarball=$$(scripts/linux-source.sh $(LANE)) && src=$(B)/src-$(SRC_SERIES) && \
+	if [ "$$(cat $$src/.stamp 2>/dev/null)" != "$$tarball $$(stat -c %Y $$tarball)" ]; then \
+		echo "  EXTRACT $(EXTERN_SRCS) from $$tarball"; \
+		rm -rf $$src && mkdir -p $$src && \
+		tar -xJf $$tarball -C $$src --strip-components=1 \
+			$(addprefix linux-source-$(SRC_SERIES)/,$(EXTERN_SRCS)) && \
+		echo "$$tarball $$(stat -c %Y $$tarball)" > $$src/.stamp; \
+	fi && \
+	rm -rf $(FDIR)/extern && mkdir -p $(FDIR)/extern/minix && \
+	cp $$src/drivers/block/brd.c $(FDIR)/extern/ && cp $$src/fs/minix/*.[ch] $(FDIR)/extern/minix/ && \
+	cp module/extern/Kbuild $(FDIR)/extern/
+	@echo "  KBUILD  brd.ko and minix.ko (linux-source-$(SRC_SERIES), unmodified) on kmemlab for kernel $(LANE)"
+	@set -o pipefail; $(MAKE) -C $(KBUILD_KDIR) M=$(abspath $(FDIR)/extern) W=1 \
+		KML_REDIRECT=$(abspath module/include/kmemlab/redirect.h) \
+		KBUILD_EXTRA_SYMBOLS=$(abspath $(FDIR)/kbuild/Module.symvers) modules 2>&1 | tee $(FDIR)/extern.log
+	@! grep -E 'error:|ERROR:|module/include/.*warning:' $(FDIR)/extern.log
+	@echo "  extern: $$(grep -c 'warning:' $(FDIR)/extern.log) warnings, all in the kernel's own sources (build/$(LANE)/extern.log)"
+	@echo "$(KBUILD_KDIR)" > $(FDIR)/extern/.built
+
 selftests: $(KSRC)/.stamp
 	@mkdir -p $(B)/selftests/kmemlab
 	$(MAKE) -C selftests/kmemlab KSFT_DIR=$(KSFT) OUTPUT=$(abspath $(B)/selftests/kmemlab)
@@ -123,13 +162,13 @@ bench: image $(B)/host-bench/bench_buddy $(B)/host-bench/bench_slab
 	@scripts/bench.sh $(LANE)
 
 # The guest's /kmemlab: module, test modules, selftests, kselftest runner, tool.
-image: module selftests tools shim $(B)/python/.stamp
+image: module extern selftests tools shim $(B)/python/.stamp
 	@$(MAKE) --no-print-directory guest-image
 
 image-debug:
 	@$(MAKE) --no-print-directory image KERNEL=debug
 
-GUEST_INPUTS = $(FDIR)/kbuild $(B)/selftests $(B)/tools $(KSFT) scripts/guest-init \
+GUEST_INPUTS = $(FDIR)/kbuild $(FDIR)/extern $(B)/selftests $(B)/tools $(KSFT) scripts/guest-init \
 	scripts/kmemlab selftests/kmemlab Makefile shim $(B)/python/.stamp
 
 guest-image:
@@ -160,6 +199,8 @@ guest-image-run:
 	   echo "$$(readlink -f /usr/bin/python3) /kmemlab/host/bin/python3"; \
 	   echo "$(B)/python/$(notdir $(PY_LIB)) $(PY_LIB)"; \
 	   for k in $(FDIR)/kbuild/*.ko; do echo "$$k /kmemlab/$$(basename $$k)"; done; \
+	   for k in $(FDIR)/extern/*.ko; do echo "$$k /kmemlab/extern/$$(basename $$k)"; done; \
+	   for p in mkfs.minix fsck.minix; do echo "/sbin/$$p /sbin/$$p"; done; \
 	   echo "$(KSFT)/kselftest /kmemlab/selftests/kselftest"; \
 	   echo "$(KSFT)/run_kselftest.sh /kmemlab/selftests/run_kselftest.sh"; \
 	   echo "$(FDIR)/guest/selftests /kmemlab/selftests"; \
@@ -183,15 +224,18 @@ vm: image
 	scripts/vm.sh --kernel $(LANE) --load kmemlab
 
 # module/compat.h is the one place that tests LINUX_VERSION_CODE (its job), and
-# calls the page-flag helpers whose names are CamelCase (__SetPageHead).
+# calls the page-flag helpers whose names are CamelCase (__SetPageHead);
+# kmemlab/redirect.h's kfree_rcu(ptr, rhf) names a member, not an expression.
 lint: $(KSRC)/.stamp
 	@files=$$(git ls-files --cached --others --exclude-standard 'module/*.c' 'module/*.h' 'shim/*.c' 'shim/*.h' 'tools/*.c' \
 		'selftests/kmemlab/*.c' 'selftests/kmemlab/*.h' 'selftests/core/*.c' 'selftests/core/*.h' \
-		| grep -vx module/compat.h); \
+		| grep -vx -e module/compat.h -e module/include/kmemlab/redirect.h); \
 	perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --quiet -f $$files && \
 	perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --quiet \
-		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON,CAMELCASE -f module/compat.h \
-		&& echo "lint: clean ($$(echo $$files | wc -w) files and module/compat.h)"
+		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON,CAMELCASE -f module/compat.h && \
+	perl $(KSRC)/scripts/checkpatch.pl --strict --no-tree --quiet \
+		--ignore MACRO_ARG_PRECEDENCE -f module/include/kmemlab/redirect.h \
+		&& echo "lint: clean ($$(echo $$files | wc -w) files, module/compat.h and redirect.h)"
 	@$(MAKE) --no-print-directory sparse
 
 # sparse (C=2) over every file of the module, on the default lane's headers:
