@@ -44,6 +44,12 @@ void kml_region_exit(void);
 u32 kml_page_index(const struct page *page);	/* KML_NIL if foreign */
 /* pages.c: held blocks whose last reference has gone come back; at unload. */
 void kml_pages_exit(void);
+/*
+ * An allocated order-0 page of @kind that others still reference (count
+ * above kmemlab's own) is held until they drop it; true when it was (the
+ * caller must not free it).
+ */
+bool kml_pages_hold_if_busy(struct page *page, enum kml_page_kind kind);
 
 static inline struct page *kml_index_page(u32 idx)
 {

@@ -54,14 +54,15 @@ static void zero_block(struct page *page, unsigned int order)
 		clear_highpage(page + i);
 }
 
-/* The owner's reference is gone and nobody else holds one: back it goes. */
-static void release(struct page *page, u32 idx, unsigned int order)
+/* A claimed block that nothing else references goes back, undone. */
+static void release_claimed(struct page *page, u32 idx, unsigned int order,
+			    enum kml_page_kind kind)
 {
 	if (PageHead(page))
 		kml_clear_compound(page, order);
 	if (kml_want_init_on_free())
 		zero_block(page, order);
-	kml_buddy_free(&kml_buddy, idx, order, KML_KIND_PAGES);
+	kml_buddy_free_claimed(&kml_buddy, idx, order, kind);
 }
 
 static bool held_busy(void *ctx, u32 idx, unsigned int order)
@@ -72,19 +73,16 @@ static bool held_busy(void *ctx, u32 idx, unsigned int order)
 /* Gives back every held block that nothing references any more. */
 static void sweep(void)
 {
+	struct kml_held h[16];
 	unsigned int i, n;
-	u32 idx[16];
 
 	do {
-		n = kml_buddy_unhold(&kml_buddy, held_busy, NULL, idx, ARRAY_SIZE(idx));
+		n = kml_buddy_unpark(&kml_buddy, held_busy, NULL, h, ARRAY_SIZE(h));
 		for (i = 0; i < n; i++) {
-			int order = kml_buddy_alloc_order(&kml_buddy, idx[i], KML_KIND_PAGES);
-
 			atomic_dec(&held_blocks);
-			if (!WARN_ON_ONCE(order < 0))
-				release(kml_index_page(idx[i]), idx[i], order);
+			release_claimed(kml_index_page(h[i].idx), h[i].idx, h[i].order, h[i].kind);
 		}
-	} while (n == ARRAY_SIZE(idx));
+	} while (n == ARRAY_SIZE(h));
 }
 
 static void sweep_work_fn(struct work_struct *work)
@@ -92,6 +90,27 @@ static void sweep_work_fn(struct work_struct *work)
 	sweep();
 	if (atomic_read(&held_blocks))
 		schedule_delayed_work(&sweep_work, HZ);
+}
+
+/* A claimed block others still reference waits on the held list. */
+static void park(u32 idx)
+{
+	atomic_inc(&held_blocks);
+	kml_buddy_park(&kml_buddy, idx);
+	sweep();	/* the last reference may have gone meanwhile */
+	if (atomic_read(&held_blocks))
+		schedule_delayed_work(&sweep_work, HZ);
+}
+
+bool kml_pages_hold_if_busy(struct page *page, enum kml_page_kind kind)
+{
+	u32 idx = kml_page_index(page);
+
+	if (page_ref_count(page) <= 1 || idx == KML_NIL)
+		return false;
+	if (!kml_buddy_claim(&kml_buddy, idx, 0, kind))
+		park(idx);
+	return true;
 }
 
 static struct page *alloc_pages_caller(gfp_t gfp, unsigned int order, const void *caller)
@@ -157,22 +176,29 @@ static u32 region_index(struct page *page, const char *what, unsigned int order,
 static void free_pages_caller(struct page *page, unsigned int order, const void *caller)
 {
 	u32 idx = region_index(page, "free", order, caller);
+	bool busy;
 
-	if (idx == KML_NIL || kml_buddy_check(&kml_buddy, idx, order, KML_KIND_PAGES))
+	if (idx == KML_NIL)
 		return;
-	if (block_busy(page, order, 1)) {
-		if (kml_buddy_hold(&kml_buddy, idx, order, KML_KIND_PAGES))
-			return;
-		atomic_inc(&held_blocks);
+	/*
+	 * A held block is the refcount's: __free_pages from a holder drops
+	 * that reference, as Linux's put_page_testzero() would.
+	 */
+	if (kml_buddy_block_order(&kml_buddy, idx, KML_KIND_PAGES, true) == (int)order &&
+	    page_ref_count(page) > 1) {
 		page_ref_dec(page);
-		/* The last reference may have gone meanwhile. */
 		sweep();
-		if (atomic_read(&held_blocks))
-			schedule_delayed_work(&sweep_work, HZ);
 		return;
 	}
-	page_ref_dec(page);
-	release(page, idx, order);
+	/* Claimed first, so that of two racing frees one is reported. */
+	if (kml_buddy_claim(&kml_buddy, idx, order, KML_KIND_PAGES))
+		return;
+	busy = block_busy(page, order, 1);
+	page_ref_dec(page);	/* the owner's */
+	if (busy)
+		park(idx);
+	else
+		release_claimed(page, idx, order, KML_KIND_PAGES);
 }
 
 void kml___free_pages(struct page *page, unsigned int order)
@@ -193,8 +219,6 @@ void kml_put_page(struct page *page)
 		return;
 	}
 	refs = page_ref_dec_return(head);
-	if (refs > 1)
-		return;
 	if (refs < 1) {
 		page_ref_inc(head);
 		kml_buddy_note_misuse(&kml_buddy, KML_BAD_DOUBLE_FREE);
@@ -202,20 +226,35 @@ void kml_put_page(struct page *page)
 		       page, idx, caller);
 		return;
 	}
-	order = kml_buddy_alloc_order(&kml_buddy, idx, KML_KIND_PAGES);
+	order = kml_buddy_block_order(&kml_buddy, idx, KML_KIND_PAGES, false);
 	if (order < 0) {
-		sweep();	/* the last reference to a held block, or a page in one */
+		if (refs == 1)
+			sweep();	/* a held block's last reference, or a page in one */
 		return;
 	}
-	/* The owner's own reference: put_page frees, as Linux's does. */
 	if (order != compound_order(head)) {
+		if (refs > 1)
+			return;	/* a tail reference of a plain block: the owner frees it */
 		page_ref_inc(head);
 		kml_buddy_note_misuse(&kml_buddy, KML_BAD_ORDER);
 		pr_err("kmemlab: put_page(%p) drops the last reference to an order-%d block that is not compound: free it with __free_pages, from %pS\n",
 		       page, order, caller);
 		return;
 	}
-	release(head, idx, order);
+	/*
+	 * Linux frees a page at its last put, whoever drops it. A put that
+	 * leaves references (the owner's, or others') hands the block to the
+	 * refcount: held, it goes back when the count says nothing is left,
+	 * however the last reference is dropped.
+	 */
+	if (kml_buddy_claim(&kml_buddy, idx, order, KML_KIND_PAGES)) {
+		page_ref_inc(head);
+		return;
+	}
+	if (refs > 1)
+		park(idx);
+	else
+		release_claimed(head, idx, order, KML_KIND_PAGES);
 }
 EXPORT_SYMBOL_GPL(kml_put_page);
 

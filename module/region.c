@@ -26,15 +26,30 @@ static int cmp_pfn(const void *a, const void *b)
 
 static void give_back(unsigned int n)
 {
-	unsigned long i;
+	unsigned long i, j;
 
 	while (n--) {
 		for (i = 0; i < 1ul << kml_region.chunk_order; i++) {
 			struct page *page = pfn_to_page(kml_region.chunk_pfn[n] + i);
 
-			/* A compound block a caller never freed: its tails come first. */
-			if (PageHead(page))
-				kml_clear_compound(page, compound_order(page));
+			if (PageHead(page)) {
+				unsigned int order = compound_order(page);
+
+				if (page_ref_count(page) > 1) {
+					/*
+					 * Still referenced (reported by kml_pages_exit):
+					 * Linux frees the compound page, whole, at its
+					 * last put_page.
+					 */
+					for (j = 0; j < 1ul << order; j++)
+						set_page_private(page + j, 0);
+					put_page(page);
+					i += (1ul << order) - 1;
+					continue;
+				}
+				/* A compound block a caller never freed. */
+				kml_clear_compound(page, order);
+			}
 			set_page_private(page, 0);
 			__free_page(page);
 		}

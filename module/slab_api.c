@@ -283,12 +283,17 @@ refuse:
 }
 EXPORT_SYMBOL_GPL(kml_kmem_cache_create);
 
+static void kvfree_rcu_wait(void);
+
 void kml_cache_destroy(struct kml_cache *c)
 {
 	struct kml_cache_geometry g;
 
 	if (!c)
 		return;
+	might_sleep();
+	/* As 6.12's kmem_cache_destroy: objects queued by kfree_rcu go first. */
+	kvfree_rcu_wait();
 	kml_slab_geometry(c, &g);
 	/* Open debugfs files pin nothing: remove them before the descriptor goes. */
 	mutex_lock(&dirs_lock);
@@ -674,7 +679,8 @@ void kml_kvfree_rcu_mightsleep(void *ptr)
 EXPORT_SYMBOL_GPL(kml_kvfree_rcu_mightsleep);
 
 /* Every object queued by kml_kvfree_call_rcu is freed when this returns. */
-void kml_slab_rcu_barrier(void)
+/* Every object queued by kml_kvfree_call_rcu so far is freed on return. */
+static void kvfree_rcu_wait(void)
 {
 	unsigned long flags;
 	bool busy;
@@ -687,6 +693,11 @@ void kml_slab_rcu_barrier(void)
 			break;
 		rcu_barrier();	/* the batch in flight, then the one it started */
 	}
+}
+
+void kml_slab_rcu_barrier(void)
+{
+	kvfree_rcu_wait();
 	/* And every callback of the core's (type-safe caches' slabs). */
 	rcu_barrier();
 }

@@ -139,14 +139,16 @@ static void add_area(struct kml_vm_area *area)
 
 #define CHUNK 64	/* pages per hold of the per-CPU list lock */
 
+/* Gives back the pages of @pages that are not NULL. */
 static void give_back_pages(struct page **pages, unsigned int n)
 {
+	unsigned int i = 0, k;
 	u32 idx[CHUNK];
-	unsigned int i, k;
 
-	for (i = 0; i < n; i += k) {
-		for (k = 0; k < CHUNK && i + k < n; k++)
-			idx[k] = kml_page_index(pages[i + k]);
+	while (i < n) {
+		for (k = 0; k < CHUNK && i < n; i++)
+			if (pages[i])
+				idx[k++] = kml_page_index(pages[i]);
 		kml_buddy_free_bulk(&kml_buddy, idx, k, KML_KIND_VMALLOC);
 		cond_resched();
 	}
@@ -187,12 +189,16 @@ static void release_area(struct kml_vm_area *area)
 
 	vunmap(area->addr);
 	if (area->kind == KML_VM_ALLOC) {
-		if (kml_want_init_on_free()) {
-			for (i = 0; i < area->nr_pages; i++) {
+		bool init = kml_want_init_on_free();
+
+		for (i = 0; i < area->nr_pages; i++) {
+			/* A page someone took a reference to waits for them (pages.c). */
+			if (kml_pages_hold_if_busy(area->pages[i], KML_KIND_VMALLOC))
+				area->pages[i] = NULL;
+			else if (init)
 				clear_page(page_address(area->pages[i]));
-				if (i % CHUNK == CHUNK - 1)
-					cond_resched();
-			}
+			if (i % CHUNK == CHUNK - 1)
+				cond_resched();
 		}
 		give_back_pages(area->pages, area->nr_pages);
 	}

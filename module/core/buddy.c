@@ -460,9 +460,9 @@ static int check_range(struct kml_buddy *b, u32 idx, unsigned int order)
 
 /* Higher orders and calls that fail the fast path's range check. */
 static noinline int free_slow(struct kml_buddy *b, u32 idx, unsigned int order,
-			      enum kml_page_kind kind)
+			      enum kml_page_kind kind, unsigned int state)
 {
-	u16 expect = KML_TAG(KML_PG_ALLOC, kind, order);
+	u16 expect = KML_TAG(state, kind, order);
 	unsigned long flags = 0;
 	u16 old;
 
@@ -478,16 +478,17 @@ static noinline int free_slow(struct kml_buddy *b, u32 idx, unsigned int order,
 	return 0;
 }
 
+/* Frees a block in @state: ALLOC, or HELD when its caller claimed it. */
 static inline int buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
-			     enum kml_page_kind kind)
+			     enum kml_page_kind kind, unsigned int state)
 {
-	u16 expect = KML_TAG(KML_PG_ALLOC, kind, 0);
+	u16 expect = KML_TAG(state, kind, 0);
 	unsigned long flags = 0;
 	struct kml_pcp *pcp;
 	u16 old;
 
 	if (unlikely(order != 0 || idx >= b->npages))
-		return free_slow(b, idx, order, kind);
+		return free_slow(b, idx, order, kind, state);
 	pcp = &b->pcp[kml_cpu_get()];
 	kml_lock(&pcp->pcp_lock, flags);
 	old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect,
@@ -509,7 +510,16 @@ static inline int buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
 int kml_buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
 		   enum kml_page_kind kind)
 {
-	int ret = buddy_free(b, idx, order, kind);
+	int ret = buddy_free(b, idx, order, kind, KML_PG_ALLOC);
+
+	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
+	return ret;
+}
+
+int kml_buddy_free_claimed(struct kml_buddy *b, u32 idx, unsigned int order,
+			   enum kml_page_kind kind)
+{
+	int ret = buddy_free(b, idx, order, kind, KML_PG_HELD);
 
 	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
 	return ret;
@@ -537,7 +547,7 @@ unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
 			if (idx[i] < b->npages)
 				misuse(b, idx[i], 0, kind, old);
 			else
-				free_slow(b, idx[i], 0, kind);
+				free_slow(b, idx[i], 0, kind, KML_PG_ALLOC);
 			bad++;
 			kml_lock(&pcp->pcp_lock, flags);
 			continue;
@@ -554,40 +564,33 @@ unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
 	return bad;
 }
 
-int kml_buddy_check(struct kml_buddy *b, u32 idx, unsigned int order,
+int kml_buddy_claim(struct kml_buddy *b, u32 idx, unsigned int order,
 		    enum kml_page_kind kind)
 {
-	u16 tag;
-
-	if (check_range(b, idx, order))
-		return -EINVAL;
-	tag = get_tag(b, idx);
-	if (tag != KML_TAG(KML_PG_ALLOC, kind, order))
-		return misuse(b, idx, order, kind, tag);
-	return 0;
-}
-
-int kml_buddy_hold(struct kml_buddy *b, u32 idx, unsigned int order,
-		   enum kml_page_kind kind)
-{
 	u16 expect = KML_TAG(KML_PG_ALLOC, kind, order), old;
-	unsigned long flags = 0;
 
 	if (check_range(b, idx, order))
 		return -EINVAL;
 	old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect, KML_TAG(KML_PG_HELD, kind, order));
 	if (old != expect)
 		return misuse(b, idx, order, kind, old);
-	kml_lock(&b->zone_lock, flags);
-	kml_page_list_push(b->pages, &b->held_head, idx);
-	b->held_pages += 1ul << order;
-	kml_unlock(&b->zone_lock, flags);
-	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
 	return 0;
 }
 
-unsigned int kml_buddy_unhold(struct kml_buddy *b, kml_busy_fn busy, void *ctx, u32 *out,
-			      unsigned int max)
+void kml_buddy_park(struct kml_buddy *b, u32 idx)
+{
+	unsigned long flags = 0;
+
+	kml_lock(&b->zone_lock, flags);
+	KML_DEBUG_ASSERT(KML_TAG_STATE(get_tag(b, idx)) == KML_PG_HELD);
+	kml_page_list_push(b->pages, &b->held_head, idx);
+	b->held_pages += 1ul << KML_TAG_ORDER(get_tag(b, idx));
+	kml_unlock(&b->zone_lock, flags);
+	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
+}
+
+unsigned int kml_buddy_unpark(struct kml_buddy *b, kml_busy_fn busy, void *ctx,
+			      struct kml_held *out, unsigned int max)
 {
 	unsigned long flags = 0;
 	unsigned int n = 0;
@@ -604,21 +607,25 @@ unsigned int kml_buddy_unhold(struct kml_buddy *b, kml_busy_fn busy, void *ctx, 
 			continue;
 		kml_page_list_del(b->pages, &b->held_head, idx);
 		b->held_pages -= 1ul << order;
-		set_tag(b, idx, KML_TAG(KML_PG_ALLOC, KML_TAG_KIND(tag), order));
-		out[n++] = idx;
+		out[n].idx = idx;
+		out[n].order = order;
+		out[n].kind = KML_TAG_KIND(tag);
+		n++;
 	}
 	kml_unlock(&b->zone_lock, flags);
 	return n;
 }
 
-int kml_buddy_alloc_order(struct kml_buddy *b, u32 idx, enum kml_page_kind kind)
+int kml_buddy_block_order(struct kml_buddy *b, u32 idx, enum kml_page_kind kind,
+			  bool held)
 {
 	u16 tag;
 
 	if (idx >= b->npages)
 		return -1;
 	tag = get_tag(b, idx);
-	if (KML_TAG_STATE(tag) != KML_PG_ALLOC || KML_TAG_KIND(tag) != kind)
+	if (KML_TAG_STATE(tag) != (held ? KML_PG_HELD : KML_PG_ALLOC) ||
+	    KML_TAG_KIND(tag) != kind)
 		return -1;
 	return KML_TAG_ORDER(tag);
 }

@@ -150,23 +150,35 @@ unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
 u32 kml_buddy_block_head(struct kml_buddy *b, u32 idx);
 /*
  * A block whose owner frees it while others still hold references to its
- * pages (the glue knows: page reference counts) is held, not freed:
- * kml_buddy_check reports (and counts) a free that kml_buddy_free would
- * refuse, changing nothing; kml_buddy_hold turns a correctly freed block
- * into a HELD one (or reports, as kml_buddy_free); kml_buddy_unhold takes
- * up to @max held blocks for which @busy says false off the held list and
- * makes them ALLOC again, writing their heads to @out, for the caller to
- * free with kml_buddy_free. @busy runs under the zone lock.
+ * pages (the glue knows: page reference counts) is held, not freed. A free
+ * in two steps: kml_buddy_claim turns a correctly freed block (ALLOC of
+ * @kind and @order) into a HELD one, or reports and counts the misuse as
+ * kml_buddy_free would, changing nothing; so of two racing frees exactly
+ * one claims. The claimant then either frees it (kml_buddy_free_claimed)
+ * or parks it on the held list (kml_buddy_park), from which
+ * kml_buddy_unpark takes up to @max blocks that @busy says nothing
+ * references any more (still HELD, for the caller to free with
+ * kml_buddy_free_claimed). @busy runs under the zone lock.
  */
 typedef bool (*kml_busy_fn)(void *ctx, u32 idx, unsigned int order);
-int kml_buddy_check(struct kml_buddy *b, u32 idx, unsigned int order,
+struct kml_held {
+	u32 idx;
+	u16 order, kind;
+};
+
+int kml_buddy_claim(struct kml_buddy *b, u32 idx, unsigned int order,
 		    enum kml_page_kind kind);
-int kml_buddy_hold(struct kml_buddy *b, u32 idx, unsigned int order,
-		   enum kml_page_kind kind);
-unsigned int kml_buddy_unhold(struct kml_buddy *b, kml_busy_fn busy, void *ctx, u32 *out,
-			      unsigned int max);
-/* The order of the @kind block allocated at @idx, or -1 if it is not one. */
-int kml_buddy_alloc_order(struct kml_buddy *b, u32 idx, enum kml_page_kind kind);
+int kml_buddy_free_claimed(struct kml_buddy *b, u32 idx, unsigned int order,
+			   enum kml_page_kind kind);
+void kml_buddy_park(struct kml_buddy *b, u32 idx);
+unsigned int kml_buddy_unpark(struct kml_buddy *b, kml_busy_fn busy, void *ctx,
+			      struct kml_held *out, unsigned int max);
+/*
+ * The order of the @kind block at @idx, ALLOC (or HELD when @held), or -1
+ * if it is not one. A read, for callers that decide before they claim.
+ */
+int kml_buddy_block_order(struct kml_buddy *b, u32 idx, enum kml_page_kind kind,
+			  bool held);
 /* An allocated block of @order becomes 1 << @order allocated order-0 blocks. */
 int kml_buddy_split(struct kml_buddy *b, u32 idx, unsigned int order,
 		    enum kml_page_kind kind);

@@ -221,6 +221,85 @@ static int check_refcount_held(bool linux_put)
 	return err;
 }
 
+/*
+ * With every other block of @order taken, the next allocation of @order
+ * must be @want (@expect) or must fail; what it gets joins @held.
+ */
+static int next_is(struct list_head *held, unsigned int order, struct page *want,
+		   bool expect, const char *what)
+{
+	struct page *got = kml_alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	int err = 0;
+
+	if (expect ? got != want : !!got) {
+		pr_err("%s: order-%u allocation got %p, want %s%p\n", what, order, got,
+		       expect ? "" : "none, not ", want);
+		err = -EINVAL;
+	}
+	if (got)
+		list_add(&got->lru, held);
+	return err;
+}
+
+/* vfree of an area whose page someone still references: the page waits. */
+static int check_vmalloc_ref(void)
+{
+	void *v = kml_vmalloc(PAGE_SIZE);
+	struct page *page;
+	LIST_HEAD(held);
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	page = kml_vmalloc_to_page(v);
+	get_page(page);
+	kml_vfree(v);
+	exhaust(&held, 0);
+	err = next_is(&held, 0, page, false, "vmalloc_ref before put");
+	kml_put_page(page);
+	err = err ?: next_is(&held, 0, page, true, "vmalloc_ref after put");
+	give_back(&held, 0);
+	return err;
+}
+
+/* A holder's __free_pages on a held block drops its reference, as Linux's. */
+static int check_holder_free(void)
+{
+	struct page *page = kml_alloc_pages(GFP_KERNEL, 0);
+	LIST_HEAD(held);
+	int err;
+
+	if (!page)
+		return -ENOMEM;
+	get_page(page);			/* the holder */
+	kml___free_pages(page, 0);	/* the owner: held */
+	exhaust(&held, 0);
+	err = next_is(&held, 0, page, false, "holder_free while held");
+	kml___free_pages(page, 0);	/* the holder's drop: the last one */
+	err = err ?: next_is(&held, 0, page, true, "holder_free after");
+	give_back(&held, 0);
+	return err;
+}
+
+/* The owner's put_page while others hold it; their Linux put_page frees it. */
+static int check_owner_put(void)
+{
+	struct page *page = kml_alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
+	LIST_HEAD(held);
+	int err;
+
+	if (!page)
+		return -ENOMEM;
+	get_page(page + 1);		/* another holder, through a tail */
+	kml_put_page(page);		/* the owner lets go */
+	exhaust(&held, 1);
+	err = next_is(&held, 1, page, false, "owner_put while held");
+	put_page(page + 1);		/* Linux's: kmemlab sweeps when short */
+	err = err ?: next_is(&held, 1, page, true, "owner_put after");
+	give_back(&held, 1);
+	return err;
+}
+
 /* __GFP_COMP: what compound_order(), page_size() and folio refs read. */
 static int check_compound(void)
 {
@@ -494,6 +573,9 @@ static const struct {
 	{ "hardirq", check_hardirq },
 	{ "rcu", check_rcu },
 	{ "exact", check_exact },
+	{ "vmalloc_ref", check_vmalloc_ref },
+	{ "holder_free", check_holder_free },
+	{ "owner_put", check_owner_put },
 };
 
 static int check_named(const char *name)

@@ -169,7 +169,7 @@ TEST(misuse_is_reported_and_changes_nothing)
 	kml_buddy_destroy(&b);
 }
 
-/* busy callbacks for kml_buddy_unhold: one block stays referenced. */
+/* busy callback for kml_buddy_unpark: one block stays referenced. */
 static bool busy_if_match(void *ctx, u32 idx, unsigned int order)
 {
 	return idx == *(u32 *)ctx;
@@ -179,43 +179,53 @@ TEST(held_blocks_wait_for_their_references)
 {
 	struct kml_buddy b;
 	unsigned long e0 = kml_host_errors;
-	u32 a, c, out[4], keep;
+	struct kml_held out[4];
+	u32 a, c, keep;
 
 	init_nopcp(&b, 64, 3);
 	a = kml_buddy_alloc(&b, 2, KML_KIND_TEST);
 	c = kml_buddy_alloc(&b, 0, KML_KIND_TEST);
 	ASSERT_NE(KML_NIL, a);
 	ASSERT_NE(KML_NIL, c);
-	/* check refuses what free would refuse, and changes nothing. */
-	EXPECT_EQ(0, kml_buddy_check(&b, a, 2, KML_KIND_TEST));
-	EXPECT_EQ(-EINVAL, kml_buddy_check(&b, a, 1, KML_KIND_TEST));
+	/* A claim with the wrong order is refused as a free would be. */
+	EXPECT_EQ(-EINVAL, kml_buddy_claim(&b, a, 1, KML_KIND_TEST));
 	EXPECT_EQ(1, b.misuse[KML_BAD_ORDER]);
+	EXPECT_EQ(2, kml_buddy_block_order(&b, a, KML_KIND_TEST, false));
 
-	ASSERT_EQ(0, kml_buddy_hold(&b, a, 2, KML_KIND_TEST));
-	ASSERT_EQ(0, kml_buddy_hold(&b, c, 0, KML_KIND_TEST));
+	ASSERT_EQ(0, kml_buddy_claim(&b, a, 2, KML_KIND_TEST));
+	ASSERT_EQ(0, kml_buddy_claim(&b, c, 0, KML_KIND_TEST));
+	EXPECT_EQ(2, kml_buddy_block_order(&b, a, KML_KIND_TEST, true));
+	EXPECT_EQ(-1, kml_buddy_block_order(&b, a, KML_KIND_TEST, false));
+	kml_buddy_park(&b, a);
+	kml_buddy_park(&b, c);
 	EXPECT_EQ(5, b.held_pages);
 	EXPECT_EQ(0, check(&b));
 	/* Held is not free: not counted free, and a second free is a double free. */
 	EXPECT_EQ(64 - 5, kml_buddy_free_pages(&b));
 	EXPECT_EQ(-EINVAL, kml_buddy_free(&b, a, 2, KML_KIND_TEST));
-	EXPECT_EQ(-EINVAL, kml_buddy_hold(&b, c, 0, KML_KIND_TEST));
+	EXPECT_EQ(-EINVAL, kml_buddy_claim(&b, c, 0, KML_KIND_TEST));
 	EXPECT_EQ(2, b.misuse[KML_BAD_DOUBLE_FREE]);
 
 	/* a is still referenced: only c comes off the list. */
 	keep = a;
-	EXPECT_EQ(1, kml_buddy_unhold(&b, busy_if_match, &keep, out, 4));
-	EXPECT_EQ(c, out[0]);
+	ASSERT_EQ(1, kml_buddy_unpark(&b, busy_if_match, &keep, out, 4));
+	EXPECT_EQ(c, out[0].idx);
+	EXPECT_EQ(0, out[0].order);
+	EXPECT_EQ(KML_KIND_TEST, out[0].kind);
 	EXPECT_EQ(4, b.held_pages);
-	ASSERT_EQ(0, kml_buddy_free(&b, c, 0, KML_KIND_TEST));
+	ASSERT_EQ(0, kml_buddy_free_claimed(&b, c, 0, KML_KIND_TEST));
 	EXPECT_EQ(0, check(&b));
 	keep = KML_NIL;
-	EXPECT_EQ(1, kml_buddy_unhold(&b, busy_if_match, &keep, out, 4));
-	EXPECT_EQ(a, out[0]);
-	EXPECT_EQ(0, kml_buddy_unhold(&b, busy_if_match, &keep, out, 4));
-	ASSERT_EQ(0, kml_buddy_free(&b, a, 2, KML_KIND_TEST));
+	ASSERT_EQ(1, kml_buddy_unpark(&b, busy_if_match, &keep, out, 4));
+	EXPECT_EQ(a, out[0].idx);
+	EXPECT_EQ(2, out[0].order);
+	EXPECT_EQ(0, kml_buddy_unpark(&b, busy_if_match, &keep, out, 4));
+	/* Unparked blocks stay claimed: only free_claimed frees them. */
+	EXPECT_EQ(-EINVAL, kml_buddy_free(&b, a, 2, KML_KIND_TEST));
+	ASSERT_EQ(0, kml_buddy_free_claimed(&b, a, 2, KML_KIND_TEST));
 	EXPECT_EQ(0, b.held_pages);
 	EXPECT_TRUE(kml_buddy_pristine(&b));
-	EXPECT_EQ(3, kml_host_errors - e0);
+	EXPECT_EQ(4, kml_host_errors - e0);
 	EXPECT_EQ(0, check(&b));
 	kml_buddy_destroy(&b);
 }

@@ -6,7 +6,7 @@
 # (check=NAME), one KTAP line each.
 . ./lib.sh
 
-plan 24
+plan 27
 kinds="outside not_head wrong_order wrong_owner double_free"
 # The counters before, one per kind, in the order of $kinds.
 before=$(for k in $kinds; do echo "$(kml_stat misuse_$k)"; done)
@@ -33,6 +33,9 @@ sem() {
 
 sem refcount "a freed block with a page still referenced waits for kml_put_page"
 sem refcount_linux_put "... or for Linux's put_page, noticed by kmemlab's sweep"
+sem holder_free "a holder's __free_pages on a held block drops its reference"
+sem owner_put "the owner's put_page while others hold the page: the last put frees it"
+sem vmalloc_ref "vfree of an area whose page is still referenced: the page waits"
 [ "$(kml_stat held_pages)" = 0 ]
 result $? "no block left held"
 sem compound "__GFP_COMP: compound_order, page_size, tails pin the head; put_page frees"

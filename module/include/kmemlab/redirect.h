@@ -45,6 +45,11 @@
  * - kvfree_call_rcu() called directly, folio_put() and call_rcu()
  *   callbacks are not mapped: code that frees kmemlab memory through them
  *   must call the kmemlab name.
+ * - Kernel headers first included after this one are rewritten too: an
+ *   inline function there that allocates from a kernel-owned cache
+ *   (jbd2.h's jbd2_alloc_inode, for one) would hand that cache to kmemlab.
+ *   Code that includes such a header must include it before this one
+ *   (e.g. with a second -include ahead of it).
  */
 #ifndef _KMEMLAB_REDIRECT_H
 #define _KMEMLAB_REDIRECT_H
@@ -172,6 +177,24 @@
 #define kmem_cache_size(c)			kml_cache_size(c)
 #undef kmem_cache_shrink
 #define kmem_cache_shrink(c)			kml_cache_shrink(c)
+/*
+ * mempool_create(n, mempool_alloc_slab, mempool_free_slab, cache) hands
+ * the cache over as a void *: the slab element callbacks are kmemlab's.
+ */
+static inline void *kml_redirect_mempool_alloc_slab(gfp_t gfp, void *pool_data)
+{
+	return kml_cache_alloc(pool_data, gfp);
+}
+
+static inline void kml_redirect_mempool_free_slab(void *element, void *pool_data)
+{
+	kml_cache_free(pool_data, element);
+}
+
+#undef mempool_alloc_slab
+#define mempool_alloc_slab			kml_redirect_mempool_alloc_slab
+#undef mempool_free_slab
+#define mempool_free_slab			kml_redirect_mempool_free_slab
 /* 6.12's mempool macros cast the cache to void *: refused by name. */
 #undef mempool_create_slab_pool
 #define mempool_create_slab_pool(...) \
@@ -202,8 +225,14 @@
 #define vmap(pages, count, flags, prot)		kml_vmap(pages, count, flags, prot)
 #undef vunmap
 #define vunmap(addr)				kml_vunmap(addr)
-#undef vmalloc_to_page
-#define vmalloc_to_page(addr)			kml_vmalloc_to_page(addr)
+/*
+ * vmalloc_to_page stays the kernel's: it reads the page tables, which
+ * kmemlab's areas are in too, and it also serves the module's own
+ * addresses (kml_vmalloc_to_page answers only for kmemlab's pages).
+ */
+/* 6.12's vrealloc would vfree a kmemlab area with the kernel's vfree. */
+#undef vrealloc
+#define vrealloc(...)	KML_REDIRECT_REFUSE("vrealloc is not mirrored: use kvrealloc")
 #undef vmalloc_array
 #define vmalloc_array(n, size, gfp)		kml_redirect_vmalloc_array(n, size, gfp, false)
 #undef vcalloc
