@@ -19,8 +19,9 @@ valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.buddy" \
 ir=$(awk '/^totals:/ { print $2 }' "$out/callgrind.buddy")
 awk -v ir="$ir" -v n=$n 'BEGIN { printf "  buddy order-0 kml_buddy_alloc + kml_buddy_free: %.1f instructions a pair (%d pairs)\n", ir / (n + 1), n }'
 
-# Debian's kernel zeroes every page it hands out (init_on_alloc=1); kmemlab
-# zeroes only on __GFP_ZERO. Boot with init_on_alloc=0 to compare like with like.
+# Debian's kernel zeroes every allocation (init_on_alloc=1) and kmemlab
+# follows the kernel's setting (its init_on_alloc parameter is -1): the VM
+# boots with init_on_alloc=0, so that neither side's timings are zeroing.
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.slab" \
 	--toggle-collect=kml_slab_alloc --toggle-collect=kml_slab_free \
 	build/host-bench/bench_slab $n >/dev/null 2>>"$out/valgrind.log"
