@@ -45,11 +45,11 @@ u32 kml_page_index(const struct page *page);	/* KML_NIL if foreign */
 /* pages.c: held blocks whose last reference has gone come back; at unload. */
 void kml_pages_exit(void);
 /*
- * An allocated order-0 page of @kind that others still reference (count
- * above kmemlab's own) is held until they drop it; true when it was (the
- * caller must not free it).
+ * An allocated block of @kind whose pages others still reference (counts
+ * above kmemlab's own) is held until they drop them; true when it was (the
+ * caller must not free it). vmalloc's pages and large kmalloc blocks.
  */
-bool kml_pages_hold_if_busy(struct page *page, enum kml_page_kind kind);
+bool kml_pages_hold_if_busy(u32 idx, unsigned int order, enum kml_page_kind kind);
 
 static inline struct page *kml_index_page(u32 idx)
 {

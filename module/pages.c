@@ -102,15 +102,13 @@ static void park(u32 idx)
 		schedule_delayed_work(&sweep_work, HZ);
 }
 
-bool kml_pages_hold_if_busy(struct page *page, enum kml_page_kind kind)
+bool kml_pages_hold_if_busy(u32 idx, unsigned int order, enum kml_page_kind kind)
 {
-	u32 idx = kml_page_index(page);
-
-	if (page_ref_count(page) <= 1 || idx == KML_NIL)
+	if (!block_busy(kml_index_page(idx), order, 0))
 		return false;
-	if (!kml_buddy_claim(&kml_buddy, idx, 0, kind))
+	if (!kml_buddy_claim(&kml_buddy, idx, order, kind))
 		park(idx);
-	return true;
+	return true;	/* kept, or a misuse reported: not the caller's to free */
 }
 
 static struct page *alloc_pages_caller(gfp_t gfp, unsigned int order, const void *caller)

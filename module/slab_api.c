@@ -54,6 +54,8 @@ int kml_slab_api_init(void)
 		flags |= 1u << (f - "FZPU");
 	}
 	err = kml_slab_init(&kml_slab, &kml_buddy, flags, kmalloc_max);
+	/* Large kmalloc blocks wait for outside page references, as pages do. */
+	kml_slab.sys_hold = kml_pages_hold_if_busy;
 	if (err == -EINVAL)
 		pr_err("kmemlab: kmalloc_max=%u: a power of two from 8192 to 131072 whose objects, with slab_debug's metadata, fit a max-order block\n",
 		       kmalloc_max);

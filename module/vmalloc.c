@@ -193,7 +193,8 @@ static void release_area(struct kml_vm_area *area)
 
 		for (i = 0; i < area->nr_pages; i++) {
 			/* A page someone took a reference to waits for them (pages.c). */
-			if (kml_pages_hold_if_busy(area->pages[i], KML_KIND_VMALLOC))
+			if (kml_pages_hold_if_busy(kml_page_index(area->pages[i]), 0,
+						   KML_KIND_VMALLOC))
 				area->pages[i] = NULL;
 			else if (init)
 				clear_page(page_address(area->pages[i]));

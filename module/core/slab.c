@@ -1207,9 +1207,12 @@ static inline void slab_kfree(struct kml_slab_sys *sys, const void *p, unsigned 
 	if (c) {
 		free_caller(c, (void *)p, init, caller);
 	} else if (order >= 0) {
-		if (init & KML_INIT_FREE)
-			memset((void *)p, 0, KML_PAGE_SIZE << order);
-		kml_buddy_free(sys->sys_buddy, kml_addr_page(p), order, KML_KIND_LARGE);
+		idx = kml_addr_page(p);
+		if (!sys->sys_hold || !sys->sys_hold(idx, order, KML_KIND_LARGE)) {
+			if (init & KML_INIT_FREE)
+				memset((void *)p, 0, KML_PAGE_SIZE << order);
+			kml_buddy_free(sys->sys_buddy, idx, order, KML_KIND_LARGE);
+		}
 		kml_lock(&sys->sys_lock, flags);
 		sys->sys_large_frees++;
 		kml_unlock(&sys->sys_lock, flags);

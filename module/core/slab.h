@@ -121,6 +121,12 @@ struct kml_slab_sys {
 	struct kml_cache *sys_kmalloc[20];	/* general caches by index */
 	unsigned long sys_large_allocs, sys_large_frees;
 	unsigned long sys_bad_frees;	/* pointers kmemlab did not hand out */
+	/*
+	 * Set by the glue, or NULL: called as a large kmalloc block is freed;
+	 * true when the glue kept the block because others still reference
+	 * its pages (it gives the block back when they are done).
+	 */
+	bool (*sys_hold)(u32 idx, unsigned int order, enum kml_page_kind kind);
 };
 
 int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,

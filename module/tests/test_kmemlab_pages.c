@@ -262,6 +262,27 @@ static int check_vmalloc_ref(void)
 	return err;
 }
 
+/* kfree of a large kmalloc block whose page someone references: it waits. */
+static int check_kmalloc_ref(void)
+{
+	void *p = kml_kmalloc(4 * PAGE_SIZE, GFP_KERNEL);	/* beyond kmalloc_max */
+	struct page *page;
+	LIST_HEAD(held);
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	page = virt_to_page(p);
+	get_page(page + 1);
+	kml_kfree(p);
+	exhaust(&held, 2);
+	err = next_is(&held, 2, page, false, "kmalloc_ref before put");
+	kml_put_page(page + 1);
+	err = err ?: next_is(&held, 2, page, true, "kmalloc_ref after put");
+	give_back(&held, 2);
+	return err;
+}
+
 /* A holder's __free_pages on a held block drops its reference, as Linux's. */
 static int check_holder_free(void)
 {
@@ -574,6 +595,7 @@ static const struct {
 	{ "rcu", check_rcu },
 	{ "exact", check_exact },
 	{ "vmalloc_ref", check_vmalloc_ref },
+	{ "kmalloc_ref", check_kmalloc_ref },
 	{ "holder_free", check_holder_free },
 	{ "owner_put", check_owner_put },
 };

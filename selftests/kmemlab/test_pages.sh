@@ -6,7 +6,7 @@
 # (check=NAME), one KTAP line each.
 . ./lib.sh
 
-plan 27
+plan 28
 kinds="outside not_head wrong_order wrong_owner double_free"
 # The counters before, one per kind, in the order of $kinds.
 before=$(for k in $kinds; do echo "$(kml_stat misuse_$k)"; done)
@@ -36,6 +36,7 @@ sem refcount_linux_put "... or for Linux's put_page, noticed by kmemlab's sweep"
 sem holder_free "a holder's __free_pages on a held block drops its reference"
 sem owner_put "the owner's put_page while others hold the page: the last put frees it"
 sem vmalloc_ref "vfree of an area whose page is still referenced: the page waits"
+sem kmalloc_ref "kfree of a large kmalloc block whose page is still referenced: it waits"
 [ "$(kml_stat held_pages)" = 0 ]
 result $? "no block left held"
 sem compound "__GFP_COMP: compound_order, page_size, tails pin the head; put_page frees"
