@@ -323,30 +323,29 @@ void kml_free_pages_exact(void *virt, size_t size)
 }
 EXPORT_SYMBOL_GPL(kml_free_pages_exact);
 
-unsigned long kml_get_free_pages(gfp_t gfp, unsigned int order)
+/* __get_free_pages: the block's address (never highmem), or 0. */
+static unsigned long get_free_pages_caller(gfp_t gfp, unsigned int order, const void *caller)
 {
-	struct page *page = alloc_pages_caller(gfp & ~__GFP_HIGHMEM, order,
-					       __builtin_return_address(0));
+	struct page *page = alloc_pages_caller(gfp & ~__GFP_HIGHMEM, order, caller);
 
 	return page ? (unsigned long)page_address(page) : 0;
+}
+
+unsigned long kml_get_free_pages(gfp_t gfp, unsigned int order)
+{
+	return get_free_pages_caller(gfp, order, __builtin_return_address(0));
 }
 EXPORT_SYMBOL_GPL(kml_get_free_pages);
 
 unsigned long kml_get_free_page(gfp_t gfp)
 {
-	struct page *page = alloc_pages_caller(gfp & ~__GFP_HIGHMEM, 0,
-					       __builtin_return_address(0));
-
-	return page ? (unsigned long)page_address(page) : 0;
+	return get_free_pages_caller(gfp, 0, __builtin_return_address(0));
 }
 EXPORT_SYMBOL_GPL(kml_get_free_page);
 
 unsigned long kml_get_zeroed_page(gfp_t gfp)
 {
-	struct page *page = alloc_pages_caller((gfp & ~__GFP_HIGHMEM) | __GFP_ZERO, 0,
-					       __builtin_return_address(0));
-
-	return page ? (unsigned long)page_address(page) : 0;
+	return get_free_pages_caller(gfp | __GFP_ZERO, 0, __builtin_return_address(0));
 }
 EXPORT_SYMBOL_GPL(kml_get_zeroed_page);
 

@@ -590,8 +590,8 @@ struct rcu_free {
 };
 
 static DEFINE_RAW_SPINLOCK(rcu_free_lock);
+/* rcu_free_head is queued exactly while rcu_free_wait is not empty. */
 static struct rcu_free *rcu_free_next, *rcu_free_wait;
-static bool rcu_free_busy;		/* rcu_free_head is queued */
 static struct rcu_head rcu_free_head;
 
 /* kvfree: vmalloc'd memory to kml_vfree, the rest to kfree. */
@@ -603,6 +603,15 @@ static void free_any(const void *ptr, const void *caller)
 		kml_slab_kfree(&kml_slab, ptr, free_init(), caller);
 }
 
+/* What has collected goes into the next grace period; true if anything did. */
+static bool start_batch_locked(void)
+{
+	lockdep_assert_held(&rcu_free_lock);
+	rcu_free_wait = rcu_free_next;
+	rcu_free_next = NULL;
+	return rcu_free_wait;
+}
+
 static void rcu_free_batch(struct rcu_head *unused)
 {
 	struct rcu_free *done;
@@ -611,10 +620,7 @@ static void rcu_free_batch(struct rcu_head *unused)
 
 	raw_spin_lock_irqsave(&rcu_free_lock, flags);
 	done = rcu_free_wait;
-	rcu_free_wait = rcu_free_next;
-	rcu_free_next = NULL;
-	again = rcu_free_wait;
-	rcu_free_busy = again;
+	again = start_batch_locked();
 	raw_spin_unlock_irqrestore(&rcu_free_lock, flags);
 	if (again)
 		call_rcu(&rcu_free_head, rcu_free_batch);
@@ -658,12 +664,7 @@ void kml_kvfree_call_rcu(struct rcu_head *head, void *ptr)
 	f->ptr = ptr;
 	f->next = rcu_free_next;
 	rcu_free_next = f;
-	start = !rcu_free_busy;
-	if (start) {
-		rcu_free_wait = rcu_free_next;
-		rcu_free_next = NULL;
-		rcu_free_busy = true;
-	}
+	start = !rcu_free_wait && start_batch_locked();
 	raw_spin_unlock_irqrestore(&rcu_free_lock, flags);
 	if (start)
 		call_rcu(&rcu_free_head, rcu_free_batch);
@@ -689,7 +690,7 @@ static void kvfree_rcu_wait(void)
 
 	for (;;) {
 		raw_spin_lock_irqsave(&rcu_free_lock, flags);
-		busy = rcu_free_busy;
+		busy = rcu_free_wait;
 		raw_spin_unlock_irqrestore(&rcu_free_lock, flags);
 		if (!busy)
 			break;

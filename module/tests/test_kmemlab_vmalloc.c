@@ -364,21 +364,30 @@ static void *realloc_dirty(gfp_t gfp, unsigned int *reused, unsigned long *stale
 	return q;
 }
 
-/* With init_on_alloc=1 (test_vmalloc.sh sets it) reused pages read zero. */
-static int check_init_on_alloc(void)
+/*
+ * A dirtied area freed and another allocated with @gfp: its reused pages
+ * must read zero (@want_zero) or still hold the old bytes.
+ */
+static int check_realloc(gfp_t gfp, bool want_zero, const char *what)
 {
 	unsigned long stale;
 	unsigned int reused;
-	void *q = realloc_dirty(GFP_KERNEL, &reused, &stale);
+	void *q = realloc_dirty(gfp, &reused, &stale);
 	int err = 0;
 
 	if (!q)
 		return -ENOMEM;
-	if (!reused || stale || memchr_inv(q, 0, INIT_PAGES * PAGE_SIZE))
+	pr_info("%s: %u pages reused, %lu stale bytes\n", what, reused, stale);
+	if (!reused || (want_zero ? stale || memchr_inv(q, 0, INIT_PAGES * PAGE_SIZE) : !stale))
 		err = -EINVAL;
-	pr_info("init_on_alloc on: %u pages reused, %lu stale bytes\n", reused, stale);
 	kml_vfree(q);
 	return err;
+}
+
+/* With init_on_alloc=1 (test_vmalloc.sh sets it) reused pages read zero. */
+static int check_init_on_alloc(void)
+{
+	return check_realloc(GFP_KERNEL, true, "init_on_alloc on");
 }
 
 /*
@@ -387,25 +396,8 @@ static int check_init_on_alloc(void)
  */
 static int check_no_init_on_alloc(void)
 {
-	unsigned long stale;
-	unsigned int reused;
-	void *q = realloc_dirty(GFP_KERNEL, &reused, &stale);
-	int err = 0;
-
-	if (!q)
-		return -ENOMEM;
-	pr_info("init_on_alloc off: %u pages reused, %lu stale bytes\n", reused, stale);
-	if (!reused || !stale)
-		err = -EINVAL;
-	kml_vfree(q);
-	q = realloc_dirty(GFP_KERNEL | __GFP_ZERO, &reused, &stale);
-	if (!q)
-		return -ENOMEM;
-	pr_info("__GFP_ZERO: %u pages reused, %lu stale bytes\n", reused, stale);
-	if (!reused || stale)
-		err = -EINVAL;
-	kml_vfree(q);
-	return err;
+	return check_realloc(GFP_KERNEL, false, "init_on_alloc off") ?:
+	       check_realloc(GFP_KERNEL | __GFP_ZERO, true, "__GFP_ZERO");
 }
 
 /* With init_on_free=1 the pages of a freed area read zero at once. */
