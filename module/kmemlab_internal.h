@@ -89,6 +89,26 @@ void kml_slab_shrink_all(void);
 /* Waits for every RCU callback of the slab layer (kvfree_rcu, type-safe slabs). */
 void kml_slab_rcu_barrier(void);
 
+/*
+ * user.c: the region memory each uid holds (heap pages and ioctl objects),
+ * charged against user_quota_pct of the region, and its heaps, counted
+ * against user_max_heaps. Root is exempt unless quota_root is set.
+ */
+struct kml_user;
+/* @uid's account with a reference, made on first use; NULL without memory. */
+struct kml_user *kml_user_get(kuid_t uid);
+void kml_user_put(struct kml_user *u);
+/* 0, or -ENOMEM when @bytes more would pass the quota (counted, reported once per burst). */
+int kml_user_charge(struct kml_user *u, unsigned long bytes, const char *what);
+/* Never refused: what fork shares, which no VMA's ->open can turn down. */
+void kml_user_force_charge(struct kml_user *u, unsigned long bytes);
+void kml_user_uncharge(struct kml_user *u, unsigned long bytes);
+/* 0, or -EMFILE past user_max_heaps (reported). */
+int kml_user_add_heap(struct kml_user *u);
+void kml_user_del_heap(struct kml_user *u);
+int kml_users_show(struct seq_file *m, void *v);	/* debugfs users */
+void kml_user_exit(void);
+
 /* heap.c: brk and mmap emulation on /dev/kmemlab. */
 struct kml_heap_stats {
 	atomic_long_t heaps, pages, faults, sigbus, sigsegv, fork_pages, held;
