@@ -12,6 +12,10 @@
  *   pagemap         every page of the region as runs: FIRST COUNT STATE ORDER
  *   heaps           a line per /dev/kmemlab heap: pid, break, chunks,
  *                   resident pages, faults (heap.c)
+ *   users           a line per uid with an account (an open /dev/kmemlab or
+ *                   a heap), in uid order: uid heaps charged_kB limit_kB
+ *                   refused; limit_kB is "-" for a uid without a quota
+ *                   (user.c)
  *   stats           counters, one "name value" a line
  *   validate        reading checks every invariant of the buddy allocator
  *                   and of every cache, and prints violations
@@ -163,6 +167,7 @@ DEFINE_SHOW_ATTRIBUTE(pagemap);
 DEFINE_SHOW_ATTRIBUTE(kml_vmallocinfo);
 DEFINE_SHOW_ATTRIBUTE(kml_slabinfo);
 DEFINE_SHOW_ATTRIBUTE(kml_heaps);
+DEFINE_SHOW_ATTRIBUTE(kml_users);
 
 static int stats_show(struct seq_file *m, void *v)
 {
@@ -209,6 +214,7 @@ static int stats_show(struct seq_file *m, void *v)
 		   atomic_long_read(&kml_gfp_stats.nofail_failed));
 	for (i = 0; i < KML_NR_MISUSE; i++)
 		seq_printf(m, "misuse_%s %lu\n", kml_misuse_name[i], st.misuse[i]);
+	seq_printf(m, "user_refused %ld\n", atomic_long_read(&kml_user_refused));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
@@ -279,6 +285,7 @@ int kml_debugfs_init(void)
 	debugfs_create_file("drain", 0200, kml_dir, NULL, &drain_fops);
 	debugfs_create_file("slabinfo", 0444, kml_dir, NULL, &kml_slabinfo_fops);
 	debugfs_create_file("heaps", 0400, kml_dir, NULL, &kml_heaps_fops);
+	debugfs_create_file("users", 0400, kml_dir, NULL, &kml_users_fops);
 	kml_slab_debugfs_init(kml_dir);
 	return 0;
 }

@@ -107,6 +107,7 @@ void kml_user_uncharge(struct kml_user *u, unsigned long bytes);
 int kml_user_add_heap(struct kml_user *u);
 void kml_user_del_heap(struct kml_user *u);
 int kml_users_show(struct seq_file *m, void *v);	/* debugfs users */
+extern atomic_long_t kml_user_refused;	/* quota and heap-limit refusals, all uids */
 void kml_user_exit(void);
 
 /* heap.c: brk and mmap emulation on /dev/kmemlab. */

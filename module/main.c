@@ -62,6 +62,7 @@ static int __init kmemlab_init(void)
 out_device:
 	kml_device_exit();
 	kml_heap_exit();
+	kml_user_exit();
 out_slab:
 	kml_slab_api_exit();
 out_buddy:
@@ -79,6 +80,7 @@ static void __exit kmemlab_exit(void)
 	kml_debugfs_exit();
 	kml_device_exit();
 	kml_heap_exit();
+	kml_user_exit();	/* after every file and heap dropped its account */
 	kml_slab_rcu_barrier();	/* kvfree_rcu's pending frees may be vmalloc'd */
 	kml_vmalloc_exit();
 	kml_slab_api_exit();
