@@ -10,6 +10,11 @@
  * objects first, then caches. mmap and KMEMLAB_IOC_BRK are the heaps of
  * heap.c.
  *
+ * What a file costs Linux (the kml_file, its handles and the xarray's
+ * nodes) is charged to the opener's memory cgroup; the region memory of
+ * its objects and kmalloc blocks is charged to the opener's uid (user.c)
+ * and refused with ENOMEM past that uid's quota.
+ *
  * The node is root's (0600). dev_group=GID makes it 0666 and lets open
  * succeed for root and the members of that group only.
  */
@@ -34,12 +39,18 @@ struct kml_handle {
 	void *ptr;			/* the cache, object or block */
 	struct kml_handle *cache;	/* H_OBJ: its cache's handle */
 	unsigned long live;		/* H_CACHE: this file's objects in it */
+	/*
+	 * H_OBJ, H_KMALLOC: the region bytes charged to the file's uid (the
+	 * cache's slot, or ksize). H_CACHE: the slot size its objects charge.
+	 */
+	unsigned long bytes;
 };
 
 struct kml_file {
 	struct mutex lock;		/* handles and each handle's fields */
 	struct xarray handles;
 	struct kml_heap *heap;		/* the opener's heap */
+	struct kml_user *user;		/* the opener's fsuid: charged for objects */
 };
 
 static int dev_group = -1;
@@ -58,25 +69,32 @@ static int kml_open(struct inode *inode, struct file *file)
 	if (dev_group >= 0 && !capable(CAP_DAC_OVERRIDE) &&
 	    !in_group_p(make_kgid(&init_user_ns, dev_group)))
 		return -EACCES;
-	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
 	if (!f)
 		return -ENOMEM;
+	f->user = kml_user_get(file->f_cred->fsuid);
+	if (!f->user) {
+		kfree(f);
+		return -ENOMEM;
+	}
 	mutex_init(&f->lock);
-	xa_init_flags(&f->handles, XA_FLAGS_ALLOC1);
+	xa_init_flags(&f->handles, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	f->heap = kml_heap_open(file);
 	file->private_data = f;
 	return 0;
 }
 
-static void release_handle(struct kml_handle *h)
+static void release_handle(struct kml_file *f, struct kml_handle *h)
 {
 	switch (h->type) {
 	case H_OBJ:
 		kml_cache_free(h->cache->ptr, h->ptr);
 		h->cache->live--;
+		kml_user_uncharge(f->user, h->bytes);
 		break;
 	case H_KMALLOC:
 		kml_kfree(h->ptr);
+		kml_user_uncharge(f->user, h->bytes);
 		break;
 	case H_CACHE:
 		kml_cache_destroy(h->ptr);
@@ -100,10 +118,12 @@ static int kml_release(struct inode *inode, struct file *file)
 			if (cache != pass)
 				continue;
 			xa_erase(&f->handles, id);
-			release_handle(h);
+			release_handle(f, h);
+			cond_resched();		/* up to KMEMLAB_MAX_HANDLES */
 		}
 	xa_destroy(&f->handles);
 	kml_heap_release(f->heap);
+	kml_user_put(f->user);
 	kfree(f);
 	return 0;
 }
@@ -116,25 +136,55 @@ static struct kml_handle *lookup(struct kml_file *f, u32 id, int type, int *err)
 	return *err ? NULL : h;
 }
 
+/*
+ * A new handle for @ptr. @bytes: for H_OBJ and H_KMALLOC, what @ptr takes
+ * of the region, charged to the file's uid here (ENOMEM past its quota);
+ * for H_CACHE, what each object will take. On failure nothing is kept or
+ * charged, and the caller frees @ptr.
+ */
 static int add_handle(struct kml_file *f, int type, void *ptr, struct kml_handle *cache,
-		      u32 *id)
+		      unsigned long bytes, u32 *id)
 {
-	struct kml_handle *h = kzalloc(sizeof(*h), GFP_KERNEL);
+	static const char * const what[] = {
+		[H_CACHE] = "cache", [H_OBJ] = "cache object", [H_KMALLOC] = "kmalloc",
+	};
+	struct kml_handle *h;
 	int err;
 
-	if (!h)
-		return -ENOMEM;
+	if (type != H_CACHE) {
+		err = kml_user_charge(f->user, bytes, what[type]);
+		if (err)
+			return err;
+	}
+	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (!h) {
+		err = -ENOMEM;
+		goto uncharge;
+	}
 	h->type = type;
 	h->ptr = ptr;
 	h->cache = cache;
-	err = xa_alloc(&f->handles, id, h, XA_LIMIT(1, KMEMLAB_MAX_HANDLES), GFP_KERNEL);
+	h->bytes = bytes;
+	err = xa_alloc(&f->handles, id, h, XA_LIMIT(1, KMEMLAB_MAX_HANDLES),
+		       GFP_KERNEL_ACCOUNT);
 	if (err) {
 		kfree(h);
-		return err == -EBUSY ? -ENOSPC : err;
+		if (err == -EBUSY) {
+			pr_warn_ratelimited("kmemlab: pid %d: file holds KMEMLAB_MAX_HANDLES=%d handles: %s refused\n",
+					    task_pid_nr(current), KMEMLAB_MAX_HANDLES,
+					    what[type]);
+			err = -ENOSPC;
+		}
+		goto uncharge;
 	}
 	if (cache)
 		cache->live++;
 	return 0;
+
+uncharge:
+	if (type != H_CACHE)
+		kml_user_uncharge(f->user, bytes);
+	return err;
 }
 
 static bool name_ok(const char *name)
@@ -152,6 +202,7 @@ static long cache_create(struct kml_file *f, void __user *arg)
 {
 	struct kmemlab_cache_req req;
 	char name[KMEMLAB_NAME_MAX + 1];
+	struct kml_cache_geometry g;
 	struct kml_cache *c;
 	long len;
 	int err;
@@ -178,8 +229,9 @@ static long cache_create(struct kml_file *f, void __user *arg)
 	err = kml_cache_create_err(name, req.size, req.align, req.flags, NULL, &c);
 	if (err)
 		return err;
+	kml_slab_geometry(c, &g);
 	mutex_lock(&f->lock);
-	err = add_handle(f, H_CACHE, c, NULL, &req.handle);
+	err = add_handle(f, H_CACHE, c, NULL, g.size, &req.handle);
 	mutex_unlock(&f->lock);
 	if (err) {
 		kml_cache_destroy(c);
@@ -218,7 +270,7 @@ static long obj_op(struct kml_file *f, unsigned int cmd, void __user *arg)
 		if (c && c->live)
 			err = -EBUSY;
 		else if (c)
-			release_handle(xa_erase(&f->handles, req.cache));
+			release_handle(f, xa_erase(&f->handles, req.cache));
 		break;
 	case KMEMLAB_IOC_CACHE_ALLOC:
 		c = lookup(f, req.cache, H_CACHE, &err);
@@ -229,7 +281,7 @@ static long obj_op(struct kml_file *f, unsigned int cmd, void __user *arg)
 			err = -ENOMEM;
 			break;
 		}
-		err = add_handle(f, H_OBJ, p, c, &req.handle);
+		err = add_handle(f, H_OBJ, p, c, c->bytes, &req.handle);
 		if (err)
 			kml_cache_free(c->ptr, p);
 		else
@@ -245,17 +297,16 @@ static long obj_op(struct kml_file *f, unsigned int cmd, void __user *arg)
 			err = -ENOMEM;
 			break;
 		}
-		err = add_handle(f, H_KMALLOC, p, NULL, &req.handle);
+		req.size = kml_ksize(p);
+		err = add_handle(f, H_KMALLOC, p, NULL, req.size, &req.handle);
 		if (err)
 			kml_kfree(p);
-		else
-			req.size = kml_ksize(p);
 		break;
 	case KMEMLAB_IOC_CACHE_FREE:
 	case KMEMLAB_IOC_KFREE:
 		h = lookup(f, req.handle, cmd == KMEMLAB_IOC_KFREE ? H_KMALLOC : H_OBJ, &err);
 		if (h)
-			release_handle(xa_erase(&f->handles, req.handle));
+			release_handle(f, xa_erase(&f->handles, req.handle));
 		break;
 	}
 	mutex_unlock(&f->lock);

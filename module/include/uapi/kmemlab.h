@@ -8,7 +8,9 @@
  * Kernel allocations on behalf of user space (for tests and the demo) are
  * named by handles: small numbers that are valid only on the open file
  * that made them. Closing the file frees every object and destroys every
- * cache it made. Each open file holds at most KMEMLAB_MAX_HANDLES.
+ * cache it made. Each open file holds at most KMEMLAB_MAX_HANDLES (ENOSPC
+ * past it). Objects and kmalloc blocks count against the opener's uid's
+ * share of the region (module parameter user_quota_pct): ENOMEM past it.
  *
  * Heaps (brk and mmap emulation): each process that uses an open file has
  * its own heap on it. mmap() of the file with MAP_SHARED at offset 0
