@@ -11,7 +11,8 @@
  *   slabinfo, slab/ as /proc/slabinfo 2.1, and a directory per cache (slab_api.c)
  *   pagemap         every page of the region as runs: FIRST COUNT STATE ORDER
  *   heaps           a line per /dev/kmemlab heap: pid, break, chunks,
- *                   resident pages, faults (heap.c)
+ *                   resident pages, faults, pages shared with other heaps,
+ *                   pages copied on write (heap.c)
  *   users           a line per uid with an account (an open /dev/kmemlab or
  *                   a heap), in uid order: uid heaps charged_kB limit_kB
  *                   refused; limit_kB is "-" for a uid without a quota
@@ -20,6 +21,7 @@
  *   validate        reading checks every invariant of the buddy allocator
  *                   and of every cache, and prints violations
  *   drain           writing finishes the vfrees deferred from atomic context,
+ *                   gives back the heap pages whose outside references went,
  *                   flushes every cache's magazines, frees empty slabs, and
  *                   gives every per-CPU page back to the free lists
  */
@@ -208,6 +210,13 @@ static int stats_show(struct seq_file *m, void *v)
 		   atomic_long_read(&kml_heap_stats.sigsegv),
 		   atomic_long_read(&kml_heap_stats.fork_pages),
 		   atomic_long_read(&kml_heap_stats.held));
+	seq_printf(m, "heap_shared_pages %ld\nheap_cow_copies %ld\n",
+		   atomic_long_read(&kml_heap_stats.shared),
+		   atomic_long_read(&kml_heap_stats.cow_copies));
+	seq_printf(m, "heap_committed_pages %ld\nheap_owned_pages %ld\nheap_commit_refused %ld\n",
+		   atomic_long_read(&kml_heap_stats.committed),
+		   atomic_long_read(&kml_heap_stats.owned),
+		   atomic_long_read(&kml_heap_stats.commit_refused));
 	seq_printf(m, "gfp_refused %ld\nnofail_waits %ld\nnofail_failed %ld\n",
 		   atomic_long_read(&kml_gfp_stats.refused),
 		   atomic_long_read(&kml_gfp_stats.nofail_waits),
@@ -255,6 +264,7 @@ static ssize_t drain_write(struct file *file, const char __user *buf,
 		return err;
 	if (yes) {
 		kml_vmalloc_flush();
+		kml_heap_drain();
 		kml_slab_shrink_all();
 		kml_buddy_drain(&kml_buddy);
 	}

@@ -49,7 +49,7 @@ struct kml_handle {
 struct kml_file {
 	struct mutex lock;		/* handles and each handle's fields */
 	struct xarray handles;
-	struct kml_heap *heap;		/* the opener's heap */
+	struct kml_heap_file *heaps;	/* heap.c's: one heap per mm */
 	struct kml_user *user;		/* the opener's fsuid: charged for objects */
 };
 
@@ -79,7 +79,14 @@ static int kml_open(struct inode *inode, struct file *file)
 	}
 	mutex_init(&f->lock);
 	xa_init_flags(&f->handles, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
-	f->heap = kml_heap_open(file);
+	f->heaps = kml_heap_open();
+	if (IS_ERR(f->heaps)) {
+		int err = PTR_ERR(f->heaps);
+
+		kml_user_put(f->user);
+		kfree(f);
+		return err;
+	}
 	file->private_data = f;
 	return 0;
 }
@@ -122,7 +129,7 @@ static int kml_release(struct inode *inode, struct file *file)
 			cond_resched();		/* up to KMEMLAB_MAX_HANDLES */
 		}
 	xa_destroy(&f->handles);
-	kml_heap_release(f->heap);
+	kml_heap_release(f->heaps);
 	kml_user_put(f->user);
 	kfree(f);
 	return 0;
@@ -329,10 +336,17 @@ static long kml_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KMEMLAB_IOC_KFREE:
 		return obj_op(f, cmd, (void __user *)arg);
 	case KMEMLAB_IOC_BRK:
-		return kml_heap_brk(file, (void __user *)arg);
+		return kml_heap_brk(f->heaps, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
+}
+
+static int kml_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct kml_file *f = file->private_data;
+
+	return kml_heap_mmap(f->heaps, vma);
 }
 
 static const struct file_operations kml_fops = {
@@ -340,7 +354,7 @@ static const struct file_operations kml_fops = {
 	.open = kml_open,
 	.release = kml_release,
 	.unlocked_ioctl = kml_ioctl,
-	.mmap = kml_heap_mmap,
+	.mmap = kml_mmap,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };

@@ -1,61 +1,83 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * heap.c - per-process heaps on /dev/kmemlab: brk, anonymous chunks and
- * demand paging from the region.
+ * heap.c - per-process heaps on /dev/kmemlab: brk, anonymous chunks,
+ * demand paging from the region and copy-on-write fork.
  *
  * Theory. A heap belongs to one (open file, mm) pair. Its address space is
  * a set of VMAs that map the device MAP_SHARED: one brk reservation (mmap
  * offset 0) and any number of chunks (offset KMEMLAB_MMAP_CHUNK). Each VMA
- * carries a kml_area on its heap's list. A page of the heap is named by
- * its page offset in the file (pgoff), not by an address: the brk range is
- * pgoff 0.., and each chunk gets a fresh pgoff range above KML_CHUNK_PGOFF
- * that is never reused. The heap's pages sit in an xarray keyed by pgoff,
- * so a split, a partial munmap or a fork only changes which VMAs cover
- * which pgoffs.
+ * carries a kml_area in its heap's interval tree. A page of the heap is
+ * named by its page offset in the file (pgoff), not by an address: the brk
+ * range is pgoff 0.., and each chunk gets a fresh pgoff range above
+ * KML_CHUNK_PGOFF that is never reused. The heap's pages sit in an xarray
+ * keyed by pgoff, so a split, a partial munmap or a fork only changes which
+ * VMAs cover which pgoffs.
  *
  * Nothing is allocated before a page is touched: the fault handler takes an
- * order-0 region page (split at load, so refcounted on its own), zeroes it
- * and returns it with a reference that the PTE then holds, as a file's
- * page cache would. The VMAs are VM_IO, so get_user_pages() refuses them
- * and no pin can outlive a free; they are shared file mappings, so fork
- * copies no PTE and mremap cannot grow them (VM_DONTEXPAND). A page goes
- * back to the buddy allocator when no VMA of its heap covers its pgoff any
- * more (close, after the kernel has zapped the range), or when the break
- * moves below it (brk, after zap_page_range_single()). Close checks coverage by
- * the heap's other VMAs because mremap and split open a VMA over the same
- * pgoffs before they close the old one. Before a page is freed its
- * refcount must be back to the region's own one. get_user_pages_fast()
- * does not look at VM_IO, so a vmsplice() or O_DIRECT can still hold a
- * page when its heap lets it go: such a page is "held" (out of the heap,
- * not yet in the buddy allocator) and given back by a delayed work, by an
- * allocation that finds the region empty, or at unload, once its last
- * outside reference is dropped. Never handed out twice.
+ * order-0 region page, zeroes it and returns it with a reference that the
+ * PTE then holds, as a file's page cache would. The VMAs are VM_IO, so
+ * get_user_pages() refuses them; mremap cannot grow them (VM_DONTEXPAND)
+ * and moving one is refused. A page goes back to the buddy allocator when
+ * no VMA of its heap covers its pgoff any more (close, after the kernel has
+ * zapped the range), or when the break moves below it (brk, after
+ * zap_page_range_single()). get_user_pages_fast() does not look at VM_IO, so
+ * a vmsplice() can still hold a page when its heap lets it go: such a page
+ * is "held" (out of the heap, not yet in the buddy allocator) and given
+ * back once its last outside reference is dropped. Never handed out twice.
  *
- * fork(). dup_mmap() calls ->open on each of the child's VMAs. open sees a
- * foreign mm: it finds or makes the child's heap (a copy of the parent's
- * break and reservation) and copies every page in the VMA's range into a
- * fresh region page. The copy is eager and made while both mms are
- * write-locked, so the child sees the heap as it was at the fork and later
- * writes on either side stay private. If the region runs out during the
- * copy, the child's heap is marked broken and every fault on it gets
- * SIGBUS; the parent is never touched.
+ * Coverage. Close must not free a pgoff another VMA of the heap still
+ * covers: mremap and split open a VMA over the same pgoffs before they
+ * close the old one. The areas sit in an interval tree keyed by the pgoff
+ * range each had when it was linked. The kernel shrinks a VMA in place when
+ * it splits it (a close-less VMA is never merged or grown, and moving one
+ * opens a new VMA), so a stored range can only be wider than the live one:
+ * a lookup that meets a stale range refits it from the VMA and looks again.
+ * Each refit pays for one split, so a query costs O((k + 1) log n) for the
+ * k areas it meets, whatever the heap's size.
  *
- * Locking. mm's mmap_lock -> heap_lock -> the buddy allocator's locks.
- * kml_heaps_lock (the list of heaps) -> heap_lock, for lookup and debugfs;
- * never the other way. Fork takes the parent's heap_lock, then the child's.
- * heap_areas changes only with the heap's mm write-locked and heap_lock
- * held, and is read under heap_lock; pages and counters change only under
- * heap_lock. A fault holds its mm's mmap_lock for reading from ->fault until
- * the PTE is set. brk shrinks with it held for writing, so no fault can be
- * about to map a page it frees. close may run with it downgraded to reading
- * (munmap), but its VMA is already detached and zapped: a fault through
- * another VMA can only map pgoffs that VMA covers, and close does not free
- * covered pgoffs.
+ * Copy-on-write fork. dup_mmap() calls ->open on each of the child's VMAs
+ * with both mms write-locked. open finds or makes the child's heap and
+ * gives it the parent's pages in the VMA's range: both xarrays name the
+ * same region page, and kml_shared counts its extra sharers. Writes must
+ * then fault: the VMAs have ->page_mkwrite, so the kernel maps their pages
+ * read-only and asks before making a PTE writable; the parent's PTEs of the
+ * range are zapped at fork (a module can neither change another VMA's PTE
+ * protections nor flush its TLB: change_protection() and
+ * flush_tlb_mm_range() are not exported, zap_page_range_single() is). A
+ * parent thread writing meanwhile faults, and waits for the fork to drop
+ * the mmap_lock; so the child's view is the parent's heap at the moment
+ * each VMA was shared, as with the kernel's own fork. A write to a shared
+ * page: ->page_mkwrite zaps that one PTE, the write faults again, and
+ * ->fault, seeing FAULT_FLAG_WRITE, copies the page for this heap alone.
+ * The last sharer owns the page again and writes it in place. A copy that
+ * finds the region empty gets SIGBUS, as the kernel's COW gets OOM.
+ *
+ * Accounting. Every heap is charged to its uid (user.c): its resident pages,
+ * shared ones included, against user_quota_pct, and the heap itself against
+ * user_max_heaps. Kernel memory made for a user (heaps, areas, xarray
+ * nodes) is charged to its memory cgroup (GFP_KERNEL_ACCOUNT).
+ *
+ * Locking. mm's mmap_lock -> a file's hf_lock -> heap_lock -> the xarray
+ * and buddy allocator's locks. hf_lock guards the file's tree of heaps by
+ * mm; kml_heaps_lock (a spinlock) only links and unlinks heaps on the
+ * global list that debugfs reads under RCU, without any heap's lock. Fork
+ * takes the parent's heap_lock, then the child's. The interval tree changes
+ * only under heap_lock with the heap's mm write-locked, or read-locked at a
+ * close whose VMA is already detached; pages and counters change under
+ * heap_lock. A fault holds its mm's mmap_lock for reading until the PTE is
+ * set (->fault and ->page_mkwrite are never called under a per-VMA lock
+ * for a VMA without ->map_pages). brk shrinks with it held for writing, so
+ * no fault can be about to map a page it frees.
  */
 #include <linux/highmem.h>
+#include <linux/interval_tree_generic.h>
+#include <linux/moduleparam.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/mutex.h>
+#include <linux/pagemap.h>
+#include <linux/rbtree.h>
+#include <linux/rculist.h>
 #include <linux/refcount.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -71,45 +93,148 @@
 /* pgoffs stay below this so that pgoff << PAGE_SHIFT fits a loff_t. */
 #define KML_PGOFF_MAX	(LLONG_MAX >> PAGE_SHIFT)
 
+/* The heaps of one open /dev/kmemlab: one per mm that maps it. */
+struct kml_heap_file {
+	struct mutex hf_lock;		/* hf_heaps */
+	struct rb_root hf_heaps;	/* kml_heap by heap_mm */
+	struct kml_heap *hf_opener;	/* the opener's, held until release */
+};
+
 struct kml_heap {
-	struct list_head heap_node;	/* on kml_heaps */
-	struct file *heap_file;		/* identity only */
+	struct rb_node heap_file_node;	/* on hf_heaps */
+	struct list_head heap_node;	/* on kml_heaps, RCU */
+	struct rcu_head heap_rcu;
+	struct kml_heap_file *heap_hf;
 	struct mm_struct *heap_mm;	/* identity, held by mmgrab() */
+	struct kml_user *heap_user;	/* charged for pages and the heap; or NULL */
+	bool heap_counted;		/* against user_max_heaps (fork may pass it) */
 	refcount_t heap_users;		/* one per area, one for the opener */
 	pid_t heap_pid;			/* 0 until the owner first calls in */
 	char heap_comm[TASK_COMM_LEN];
 
 	struct mutex heap_lock;		/* everything below */
-	struct list_head heap_areas;
+	struct rb_root_cached heap_areas;
 	struct xarray heap_pages;	/* pgoff -> xa_mk_value(page index) */
 	unsigned long heap_start;	/* the brk reservation; 0: none */
 	unsigned long heap_brk;
 	unsigned long heap_limit;
 	unsigned long heap_next_pgoff;	/* the next chunk's first pgoff */
+	unsigned long heap_chunks;	/* chunk VMAs */
+	unsigned long heap_chunk_pages;	/* their pages, for RLIMIT_DATA */
 	unsigned long heap_resident;
 	unsigned long heap_faults;
-	bool heap_broken;		/* a fork copy ran out of pages */
+	unsigned long heap_cow;		/* pages this heap copied on write */
+	long heap_committed;		/* its part of kml_heap_stats.committed */
+	bool heap_broken;		/* fork could not share: faults get SIGBUS */
 };
 
 struct kml_area {
-	struct list_head area_node;	/* on heap_areas */
+	struct rb_node area_rb;		/* in heap_areas */
+	struct list_head area_stale;	/* on refit()'s list while it refits */
+	unsigned long area_first;	/* the pgoffs when linked: [first, last] */
+	unsigned long area_last;
+	unsigned long area_subtree_last;
 	struct kml_heap *area_heap;
 	struct vm_area_struct *area_vma;
 };
 
+#define AREA_FIRST(a) ((a)->area_first)
+#define AREA_LAST(a) ((a)->area_last)
+INTERVAL_TREE_DEFINE(struct kml_area, area_rb, unsigned long, area_subtree_last,
+		     AREA_FIRST, AREA_LAST, static, area_tree)
+
 struct kml_heap_stats kml_heap_stats;
 
+/* Every heap, for debugfs: linked and unlinked under the lock, read under RCU. */
 static LIST_HEAD(kml_heaps);
-static DEFINE_MUTEX(kml_heaps_lock);
+static DEFINE_SPINLOCK(kml_heaps_lock);
+
+/* Region pages shared by several heaps: index -> xa_mk_value(extra sharers). */
+static DEFINE_XARRAY(kml_shared);
 
 static const struct vm_operations_struct kml_vm_ops;
+
+/*
+ * Commit accounting, as the kernel's Committed_AS: every heap's pages below
+ * its break and in its chunks are committed; the region pages that heaps
+ * name are owned. With strict_commit, brk and mmap grow a heap only while
+ * committed - owned (the pages still promised) fits the free pages, and the
+ * buddy allocator keeps that many free pages for heap faults alone
+ * (kml_buddy.reserve), so a granted page is always there. fork cannot be
+ * refused: a child's commit is added even when it does not fit, and its
+ * copies may then find the region empty.
+ */
+static bool strict_commit;
+static DEFINE_SPINLOCK(kml_commit_lock);
+
+static void publish_reserve(void)
+{
+	lockdep_assert_held(&kml_commit_lock);
+	WRITE_ONCE(kml_buddy.reserve, !READ_ONCE(strict_commit) ? 0 :
+		   atomic_long_read(&kml_heap_stats.committed) -
+		   atomic_long_read(&kml_heap_stats.owned));
+}
+
+static int strict_commit_set(const char *val, const struct kernel_param *kp)
+{
+	int err = param_set_bool(val, kp);
+
+	spin_lock(&kml_commit_lock);
+	publish_reserve();
+	spin_unlock(&kml_commit_lock);
+	return err;
+}
+
+static const struct kernel_param_ops strict_commit_ops = {
+	.set = strict_commit_set,
+	.get = param_get_bool,
+};
+module_param_cb(strict_commit, &strict_commit_ops, &strict_commit, 0644);
+MODULE_PARM_DESC(strict_commit, "1: brk and mmap reserve the pages they grant, as vm.overcommit_memory=2, so that a granted heap page never fails (default 0: the heuristic)");
+
+/* pages more (or fewer) committed by h: 0, or -ENOMEM if strict and refusable. */
+static int commit(struct kml_heap *h, long pages, bool force)
+{
+	long promised, free_pages = 0;
+	int err = 0;
+
+	spin_lock(&kml_commit_lock);
+	promised = atomic_long_read(&kml_heap_stats.committed) + pages -
+		   atomic_long_read(&kml_heap_stats.owned);
+	if (!force && pages > 0 && READ_ONCE(strict_commit)) {
+		free_pages = kml_buddy_free_pages(&kml_buddy);
+		if (promised > free_pages)
+			err = -ENOMEM;
+	}
+	if (!err) {
+		atomic_long_add(pages, &kml_heap_stats.committed);
+		h->heap_committed += pages;
+		publish_reserve();
+	}
+	spin_unlock(&kml_commit_lock);
+	if (err) {
+		atomic_long_inc(&kml_heap_stats.commit_refused);
+		pr_warn_ratelimited("kmemlab: strict_commit: %ld kB more refused to pid %d: %ld kB would be promised, %ld kB are free\n",
+				    pages << (PAGE_SHIFT - 10), task_tgid_nr(current),
+				    promised << (PAGE_SHIFT - 10), free_pages << (PAGE_SHIFT - 10));
+	}
+	return err;
+}
+
+static void own(long pages)
+{
+	spin_lock(&kml_commit_lock);
+	atomic_long_add(pages, &kml_heap_stats.owned);
+	publish_reserve();
+	spin_unlock(&kml_commit_lock);
+}
 
 static void set_owner(struct kml_heap *h)
 {
 	if (likely(h->heap_pid))
 		return;
-	h->heap_pid = task_tgid_nr(current);
 	get_task_comm(h->heap_comm, current);
+	smp_store_release(&h->heap_pid, task_tgid_nr(current));	/* after the name */
 }
 
 /* Pages freed by their heap while something else still held them. */
@@ -121,7 +246,7 @@ static void release_page(u32 idx)
 {
 	struct page *page = kml_index_page(idx);
 
-	/* Flags the mapping left behind (zap marks dirty and accessed). */
+	/* Flags the mapping left behind (zap and mkwrite mark dirty and accessed). */
 	ClearPageDirty(page);
 	folio_clear_referenced(page_folio(page));
 	kml_buddy_free(&kml_buddy, idx, 0, KML_KIND_USER);
@@ -143,6 +268,11 @@ static bool release_held(void)
 	return any;
 }
 
+void kml_heap_drain(void)
+{
+	release_held();
+}
+
 static void held_work_fn(struct work_struct *work)
 {
 	release_held();
@@ -150,13 +280,52 @@ static void held_work_fn(struct work_struct *work)
 		schedule_delayed_work(&held_work, HZ);
 }
 
-static void free_user_page(struct kml_heap *h, unsigned long pgoff, void *entry)
+/* One more heap names page idx. */
+static void share(u32 idx)
 {
-	u32 idx = xa_to_value(entry);
+	void *old = NULL, *cur;
+	unsigned long n;
 
-	xa_erase(&h->heap_pages, pgoff);
-	h->heap_resident--;
-	atomic_long_dec(&kml_heap_stats.pages);
+	for (;;) {
+		n = old ? xa_to_value(old) + 1 : 1;
+		cur = xa_cmpxchg(&kml_shared, idx, old, xa_mk_value(n), GFP_KERNEL | __GFP_NOFAIL);
+		if (cur == old)
+			break;
+		old = cur;
+	}
+	if (n == 1)
+		atomic_long_inc(&kml_heap_stats.shared);
+}
+
+/* One heap lets go of page idx: true when it was the only one naming it. */
+static bool unshare(u32 idx)
+{
+	void *old = xa_load(&kml_shared, idx), *cur;
+
+	for (;;) {
+		if (!old)
+			return true;
+		cur = xa_cmpxchg(&kml_shared, idx, old,
+				 xa_to_value(old) > 1 ? xa_mk_value(xa_to_value(old) - 1) : NULL,
+				 GFP_KERNEL);
+		if (cur == old)
+			break;
+		old = cur;
+	}
+	if (xa_to_value(old) == 1)
+		atomic_long_dec(&kml_heap_stats.shared);
+	return false;
+}
+
+static bool is_shared(u32 idx)
+{
+	return xa_load(&kml_shared, idx);
+}
+
+/* Page idx, which no heap names any more, goes back (or is held). */
+static void free_unnamed(u32 idx)
+{
+	own(-1);
 	if (page_ref_count(kml_index_page(idx)) == 1) {
 		release_page(idx);
 		return;
@@ -168,6 +337,48 @@ static void free_user_page(struct kml_heap *h, unsigned long pgoff, void *entry)
 	schedule_delayed_work(&held_work, HZ);
 }
 
+/*
+ * The region page idx leaves a heap; it goes back if no other heap names
+ * it. Under the page lock, as the copies of cow_page() are: a page being
+ * copied keeps its sharers until the copy is made.
+ */
+static void drop_page(u32 idx)
+{
+	struct folio *folio = page_folio(kml_index_page(idx));
+	bool last;
+
+	if (!is_shared(idx)) {	/* nobody can start sharing it meanwhile */
+		free_unnamed(idx);
+		return;
+	}
+	folio_lock(folio);
+	last = unshare(idx);
+	folio_unlock(folio);
+	if (last)
+		free_unnamed(idx);
+}
+
+static void forget_page(struct kml_heap *h, unsigned long pgoff, void *entry)
+{
+	xa_erase(&h->heap_pages, pgoff);
+	h->heap_resident--;
+	atomic_long_dec(&kml_heap_stats.pages);
+	kml_user_uncharge(h->heap_user, PAGE_SIZE);
+	drop_page(xa_to_value(entry));
+}
+
+/* Every page of h at pgoffs [first, last], forgotten. */
+static void forget_range(struct kml_heap *h, unsigned long first, unsigned long last)
+{
+	unsigned long pgoff;
+	void *entry;
+
+	xa_for_each_range(&h->heap_pages, pgoff, entry, first, last) {
+		forget_page(h, pgoff, entry);
+		cond_resched();
+	}
+}
+
 /* At unload: the held pages go with the region, whatever holds them. */
 void kml_heap_exit(void)
 {
@@ -177,10 +388,12 @@ void kml_heap_exit(void)
 		pr_err("kmemlab: %ld heap pages still referenced from outside at unload\n",
 		       atomic_long_read(&kml_heap_stats.held));
 	xa_destroy(&kml_held);
+	WARN_ON(!xa_empty(&kml_shared));
+	xa_destroy(&kml_shared);
 }
 
-/* A zeroed region page stored at pgoff, or KML_NIL. */
-static u32 new_user_page(struct kml_heap *h, unsigned long pgoff, void *copy)
+/* A region page with copy's contents, or zeroes; KML_NIL if none is free. */
+static u32 alloc_user_page(const void *copy)
 {
 	u32 idx = kml_buddy_alloc(&kml_buddy, 0, KML_KIND_USER);
 	void *addr;
@@ -189,40 +402,120 @@ static u32 new_user_page(struct kml_heap *h, unsigned long pgoff, void *copy)
 		idx = kml_buddy_alloc(&kml_buddy, 0, KML_KIND_USER);
 	if (idx == KML_NIL)
 		return KML_NIL;
+	own(1);
 	addr = page_address(kml_index_page(idx));
 	if (copy)
-		copy_page(addr, copy);
+		copy_page(addr, (void *)copy);
 	else
 		clear_page(addr);
-	if (xa_err(xa_store(&h->heap_pages, pgoff, xa_mk_value(idx), GFP_KERNEL))) {
-		kml_buddy_free(&kml_buddy, idx, 0, KML_KIND_USER);
+	return idx;
+}
+
+/* A new zeroed page of h at pgoff, charged to its user; KML_NIL if none. */
+static u32 new_user_page(struct kml_heap *h, unsigned long pgoff)
+{
+	u32 idx;
+
+	if (kml_user_charge(h->heap_user, PAGE_SIZE, "heap fault"))
 		return KML_NIL;
+	idx = alloc_user_page(NULL);
+	if (idx == KML_NIL)
+		goto uncharge;
+	if (xa_err(xa_store(&h->heap_pages, pgoff, xa_mk_value(idx), GFP_KERNEL_ACCOUNT))) {
+		free_unnamed(idx);
+		goto uncharge;
 	}
 	h->heap_resident++;
 	atomic_long_inc(&kml_heap_stats.pages);
 	return idx;
+uncharge:
+	kml_user_uncharge(h->heap_user, PAGE_SIZE);
+	return KML_NIL;
 }
 
-static unsigned long area_first(const struct kml_area *a)
+/*
+ * The page h may write at pgoff, where it names the shared page idx: its
+ * own copy, or idx itself if the other sharers copied or let go first.
+ * Under the page lock, as drop_page() unshares: of two sharers writing at
+ * once one copies, and the last keeps the page. KML_NIL if the region is
+ * empty.
+ */
+static u32 cow_page(struct kml_heap *h, unsigned long pgoff, u32 idx)
 {
-	return a->area_vma->vm_pgoff;
+	struct folio *folio = page_folio(kml_index_page(idx));
+	u32 copy = idx;
+
+	folio_lock(folio);
+	if (is_shared(idx)) {
+		copy = alloc_user_page(folio_address(folio));
+		if (copy != KML_NIL) {
+			/* Replacing an entry allocates nothing. */
+			xa_store(&h->heap_pages, pgoff, xa_mk_value(copy), GFP_KERNEL_ACCOUNT);
+			/* Shared under the lock, so another heap still names it. */
+			WARN_ON_ONCE(unshare(idx));
+			h->heap_cow++;
+			atomic_long_inc(&kml_heap_stats.cow_copies);
+		}
+	}
+	folio_unlock(folio);
+	return copy;
 }
 
-static unsigned long area_end(const struct kml_area *a)
+static unsigned long vma_first(const struct vm_area_struct *vma)
 {
-	return a->area_vma->vm_pgoff + vma_pages(a->area_vma);
+	return vma->vm_pgoff;
 }
 
-/* Does any area of h other than skip cover a pgoff in [first, end)? */
-static bool covered(struct kml_heap *h, struct kml_area *skip, unsigned long first,
-		    unsigned long end)
+static unsigned long vma_last(struct vm_area_struct *vma)
 {
-	struct kml_area *a;
+	return vma->vm_pgoff + vma_pages(vma) - 1;
+}
 
-	list_for_each_entry(a, &h->heap_areas, area_node)
-		if (a != skip && area_first(a) < end && first < area_end(a))
-			return true;
-	return false;
+static bool is_chunk(const struct vm_area_struct *vma)
+{
+	return vma->vm_pgoff >= KML_CHUNK_PGOFF;
+}
+
+/* Not from the VMA: a failed split empties it and zeroes its pgoff. */
+static bool area_is_chunk(const struct kml_area *a)
+{
+	return a->area_first >= KML_CHUNK_PGOFF;
+}
+
+static void area_link(struct kml_heap *h, struct kml_area *a)
+{
+	a->area_first = vma_first(a->area_vma);
+	a->area_last = vma_last(a->area_vma);
+	area_tree_insert(a, &h->heap_areas);
+}
+
+/*
+ * After this, every area of h whose stored range meets [first, last] has
+ * its VMA's live range: the stale ones (wider, after a split) are refitted,
+ * each once, after one walk (the walk cannot go on past a removal).
+ */
+static void refit(struct kml_heap *h, unsigned long first, unsigned long last)
+{
+	struct kml_area *a, *next;
+	LIST_HEAD(stale);
+
+	for (a = area_tree_iter_first(&h->heap_areas, first, last); a;
+	     a = area_tree_iter_next(a, first, last))
+		if (a->area_first != vma_first(a->area_vma) ||
+		    a->area_last != vma_last(a->area_vma))
+			list_add(&a->area_stale, &stale);
+	list_for_each_entry_safe(a, next, &stale, area_stale) {
+		area_tree_remove(a, &h->heap_areas);
+		area_link(h, a);
+	}
+}
+
+/* The first area of h (by pgoff) that covers a pgoff in [first, last], or NULL. */
+static struct kml_area *first_cover(struct kml_heap *h, unsigned long first,
+				    unsigned long last)
+{
+	refit(h, first, last);
+	return area_tree_iter_first(&h->heap_areas, first, last);
 }
 
 static unsigned long brk_pages(const struct kml_heap *h)
@@ -230,109 +523,163 @@ static unsigned long brk_pages(const struct kml_heap *h)
 	return DIV_ROUND_UP(h->heap_brk - h->heap_start, PAGE_SIZE);
 }
 
-/* Bytes counted against RLIMIT_DATA: the heap below its break and its chunks. */
-static unsigned long data_bytes(struct kml_heap *h)
+/* After a change nobody can refuse: h's commit follows its break and chunks. */
+static void commit_sync(struct kml_heap *h)
 {
-	unsigned long bytes = h->heap_brk - h->heap_start;
-	struct kml_area *a;
-
-	list_for_each_entry(a, &h->heap_areas, area_node)
-		if (area_first(a) >= KML_CHUNK_PGOFF)
-			bytes += a->area_vma->vm_end - a->area_vma->vm_start;
-	return bytes;
+	commit(h, brk_pages(h) + h->heap_chunk_pages - h->heap_committed, true);
 }
 
 /*
- * Can the heap grow by bytes now? Within RLIMIT_DATA, and, as the kernel's
+ * Can the heap grow by bytes now? Within RLIMIT_DATA (the heap below its
+ * break and its chunks), within its user's quota, and, as the kernel's
  * heuristic overcommit, not beyond the region's free pages in one request
  * unless the mapping is MAP_NORESERVE.
  */
-static bool may_grow(struct kml_heap *h, unsigned long bytes, bool noreserve)
+static bool may_grow(struct kml_heap *h, unsigned long bytes, bool noreserve, const char *what)
 {
-	unsigned long total = data_bytes(h) + bytes;
+	unsigned long total = h->heap_brk - h->heap_start + (h->heap_chunk_pages << PAGE_SHIFT);
 
-	return total >= bytes && total <= rlimit(RLIMIT_DATA) &&
-	       (noreserve || bytes >> PAGE_SHIFT <= kml_buddy_free_pages(&kml_buddy));
+	total += bytes;
+	if (total < bytes || total > rlimit(RLIMIT_DATA))
+		return false;
+	if (noreserve)
+		return true;
+	if (bytes >> PAGE_SHIFT > kml_buddy_free_pages(&kml_buddy))
+		return false;
+	/* Heuristic too: one request larger than what is left of the quota. */
+	if (kml_user_charge(h->heap_user, bytes, what))
+		return false;
+	kml_user_uncharge(h->heap_user, bytes);
+	return true;
+}
+
+static struct kml_heap *heap_find(struct kml_heap_file *hf, struct mm_struct *mm,
+				  struct rb_node ***link, struct rb_node **parent)
+{
+	struct rb_node **p = &hf->hf_heaps.rb_node, *up = NULL;
+
+	while (*p) {
+		struct kml_heap *h = rb_entry(*p, struct kml_heap, heap_file_node);
+
+		if (h->heap_mm == mm)
+			return h;
+		up = *p;
+		p = mm < h->heap_mm ? &(*p)->rb_left : &(*p)->rb_right;
+	}
+	*link = p;
+	*parent = up;
+	return NULL;
 }
 
 /*
- * The heap of (file, mm) with a reference, or NULL. With create, a missing
- * one is made, a copy of parent's break and reservation when parent is set.
+ * The heap of (hf, mm) with a reference, or NULL. With create, a missing
+ * one is made: an ERR_PTR when its user is at user_max_heaps, unless
+ * forced (fork: ->open cannot fail), in which case it is never an error.
  */
-static struct kml_heap *heap_get(struct file *file, struct mm_struct *mm, bool create,
-				 struct kml_heap *parent)
+static struct kml_heap *heap_get(struct kml_heap_file *hf, struct mm_struct *mm,
+				 bool create, bool force)
 {
+	struct rb_node **link, *parent;
 	struct kml_heap *h;
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | (force ? __GFP_NOFAIL : 0);
+	int err;
 
-	mutex_lock(&kml_heaps_lock);
-	list_for_each_entry(h, &kml_heaps, heap_node)
-		if (h->heap_file == file && h->heap_mm == mm &&
-		    refcount_inc_not_zero(&h->heap_users))
-			goto out;
-	h = NULL;
+	mutex_lock(&hf->hf_lock);
+	h = heap_find(hf, mm, &link, &parent);
+	if (h) {
+		refcount_inc(&h->heap_users);	/* unlinked before its count reaches 0 */
+		goto out;
+	}
 	if (!create)
 		goto out;
-	/* Small and in a path that cannot fail (vm_ops->open): never NULL. */
-	h = kzalloc(sizeof(*h), GFP_KERNEL | __GFP_NOFAIL);
-	h->heap_file = file;
+	h = kzalloc(sizeof(*h), gfp);
+	if (!h) {
+		h = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	/* Without an account (no memory), a forced heap is charged to nobody. */
+	h->heap_user = kml_user_get(current_uid());
+	err = h->heap_user ? kml_user_add_heap(h->heap_user) : -ENOMEM;
+	if (err && !force) {
+		if (h->heap_user)
+			kml_user_put(h->heap_user);
+		kfree(h);
+		h = ERR_PTR(err);
+		goto out;
+	}
+	h->heap_counted = !err;
+	h->heap_hf = hf;
 	h->heap_mm = mm;
 	mmgrab(mm);
 	refcount_set(&h->heap_users, 1);
 	mutex_init(&h->heap_lock);
-	INIT_LIST_HEAD(&h->heap_areas);
-	xa_init(&h->heap_pages);
+	h->heap_areas = RB_ROOT_CACHED;
+	xa_init_flags(&h->heap_pages, XA_FLAGS_ACCOUNT);
 	h->heap_next_pgoff = KML_CHUNK_PGOFF;
-	if (parent) {
-		mutex_lock(&parent->heap_lock);
-		h->heap_start = parent->heap_start;
-		h->heap_brk = parent->heap_brk;
-		h->heap_limit = parent->heap_limit;
-		h->heap_next_pgoff = parent->heap_next_pgoff;
-		/* A partial copy passed on would read as zeroes: stay broken. */
-		h->heap_broken = parent->heap_broken;
-		mutex_unlock(&parent->heap_lock);
-	}
-	list_add_tail(&h->heap_node, &kml_heaps);
+	rb_link_node(&h->heap_file_node, parent, link);
+	rb_insert_color(&h->heap_file_node, &hf->hf_heaps);
+	spin_lock(&kml_heaps_lock);
+	list_add_tail_rcu(&h->heap_node, &kml_heaps);
+	spin_unlock(&kml_heaps_lock);
 	atomic_long_inc(&kml_heap_stats.heaps);
 out:
-	mutex_unlock(&kml_heaps_lock);
+	mutex_unlock(&hf->hf_lock);
 	return h;
 }
 
 static void heap_put(struct kml_heap *h)
 {
-	unsigned long pgoff;
-	void *entry;
+	struct kml_heap_file *hf = h->heap_hf;
 
-	if (!refcount_dec_and_mutex_lock(&h->heap_users, &kml_heaps_lock))
+	if (!refcount_dec_and_mutex_lock(&h->heap_users, &hf->hf_lock))
 		return;
-	list_del(&h->heap_node);
-	mutex_unlock(&kml_heaps_lock);
+	rb_erase(&h->heap_file_node, &hf->hf_heaps);
+	mutex_unlock(&hf->hf_lock);
+	spin_lock(&kml_heaps_lock);
+	list_del_rcu(&h->heap_node);
+	spin_unlock(&kml_heaps_lock);
 	/* No area is left, so no page should be: free any that is. */
-	xa_for_each(&h->heap_pages, pgoff, entry)
-		free_user_page(h, pgoff, entry);
+	forget_range(h, 0, ULONG_MAX);
+	commit(h, -h->heap_committed, true);
 	xa_destroy(&h->heap_pages);
 	mmdrop(h->heap_mm);
+	if (h->heap_counted)
+		kml_user_del_heap(h->heap_user);
+	if (h->heap_user)
+		kml_user_put(h->heap_user);
 	atomic_long_dec(&kml_heap_stats.heaps);
-	kfree(h);
+	kfree_rcu(h, heap_rcu);
 }
 
-/* The opener's heap, held until release; NULL for a task without an mm. */
-struct kml_heap *kml_heap_open(struct file *file)
+/* The opener's file of heaps, with its heap if it has an mm; an ERR_PTR on failure. */
+struct kml_heap_file *kml_heap_open(void)
 {
+	struct kml_heap_file *hf = kzalloc(sizeof(*hf), GFP_KERNEL_ACCOUNT);
 	struct kml_heap *h;
 
+	if (!hf)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&hf->hf_lock);
+	hf->hf_heaps = RB_ROOT;
 	if (!current->mm)
-		return NULL;
-	h = heap_get(file, current->mm, true, NULL);
+		return hf;
+	h = heap_get(hf, current->mm, true, false);
+	if (IS_ERR(h)) {
+		kfree(hf);
+		return ERR_CAST(h);
+	}
 	set_owner(h);
-	return h;
+	hf->hf_opener = h;
+	return hf;
 }
 
-void kml_heap_release(struct kml_heap *h)
+/* At the file's release: every VMA is gone, so the opener's heap is the last. */
+void kml_heap_release(struct kml_heap_file *hf)
 {
-	if (h)
-		heap_put(h);
+	if (hf->hf_opener)
+		heap_put(hf->hf_opener);
+	WARN_ON(!RB_EMPTY_ROOT(&hf->hf_heaps));
+	kfree(hf);
 }
 
 static vm_fault_t kml_vm_fault(struct vm_fault *vmf)
@@ -349,11 +696,9 @@ static vm_fault_t kml_vm_fault(struct vm_fault *vmf)
 	h = a->area_heap;
 	mutex_lock(&h->heap_lock);
 	set_owner(h);
-	if (h->heap_broken) {
-		ret = VM_FAULT_SIGBUS;
-		atomic_long_inc(&kml_heap_stats.sigbus);
-		goto out;
-	}
+	ret = VM_FAULT_SIGBUS;
+	if (h->heap_broken)
+		goto sigbus;
 	if (pgoff < KML_CHUNK_PGOFF && pgoff >= brk_pages(h)) {
 		ret = VM_FAULT_SIGSEGV;		/* above the break */
 		atomic_long_inc(&kml_heap_stats.sigsegv);
@@ -362,41 +707,112 @@ static vm_fault_t kml_vm_fault(struct vm_fault *vmf)
 	entry = xa_load(&h->heap_pages, pgoff);
 	if (entry) {
 		idx = xa_to_value(entry);
+		if ((vmf->flags & FAULT_FLAG_WRITE) && is_shared(idx))
+			idx = cow_page(h, pgoff, idx);
 	} else {
-		idx = new_user_page(h, pgoff, NULL);
-		if (idx == KML_NIL) {
-			ret = VM_FAULT_SIGBUS;	/* the region is exhausted */
-			atomic_long_inc(&kml_heap_stats.sigbus);
-			goto out;
-		}
+		idx = new_user_page(h, pgoff);
 	}
+	if (idx == KML_NIL)
+		goto sigbus;		/* the region or the user's quota is exhausted */
 	vmf->page = kml_index_page(idx);
 	get_page(vmf->page);		/* the PTE's reference */
 	ret = 0;
 	h->heap_faults++;
 	atomic_long_inc(&kml_heap_stats.faults);
+	goto out;
+sigbus:
+	atomic_long_inc(&kml_heap_stats.sigbus);
 out:
 	mutex_unlock(&h->heap_lock);
 	return ret;
 }
 
-/* The child's copy of the pages in vma's range; the child is locked by the caller. */
-static void copy_range(struct kml_heap *child, struct kml_heap *parent,
-		       struct vm_area_struct *vma)
+/*
+ * A write through a read-only PTE. A page the heap owns alone becomes
+ * writable in place. A shared one is copied here, and the PTE of the old
+ * one unmapped (only ->fault can map another page): the access faults
+ * again and maps the copy. The copy cannot wait for that fault to see a
+ * write: an instruction that reads before it writes faults as a read.
+ * The PTE may be stale, when another thread copied the page first: it is
+ * unmapped too, never made writable over a page the heap no longer names.
+ */
+static vm_fault_t kml_vm_mkwrite(struct vm_fault *vmf)
 {
-	unsigned long pgoff;
+	struct kml_area *a = vmf->vma->vm_private_data;
+	struct folio *folio = page_folio(vmf->page);
+	u32 idx = kml_page_index(vmf->page);
+	struct kml_heap *h = a->area_heap;
 	void *entry;
 
-	xa_for_each_range(&parent->heap_pages, pgoff, entry, vma->vm_pgoff,
-			  vma->vm_pgoff + vma_pages(vma) - 1) {
-		void *src = page_address(kml_index_page(xa_to_value(entry)));
+	mutex_lock(&h->heap_lock);
+	entry = xa_load(&h->heap_pages, vmf->pgoff);
+	if (entry && xa_to_value(entry) == idx) {
+		if (!is_shared(idx)) {
+			/* Locked before the heap is: no copy can start until the PTE is writable. */
+			folio_lock(folio);
+			mutex_unlock(&h->heap_lock);
+			return VM_FAULT_LOCKED;
+		}
+		if (cow_page(h, vmf->pgoff, idx) == KML_NIL) {
+			mutex_unlock(&h->heap_lock);
+			atomic_long_inc(&kml_heap_stats.sigbus);
+			return VM_FAULT_SIGBUS;
+		}
+	}
+	mutex_unlock(&h->heap_lock);
+	zap_page_range_single(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE, NULL);
+	return VM_FAULT_NOPAGE;
+}
 
-		if (new_user_page(child, pgoff, src) == KML_NIL) {
+/*
+ * fork: the child's heap names the parent's pages in vma's range, and the
+ * parent's PTEs of its own VMA over them go, so that its next write faults.
+ * Both heaps are locked by the caller.
+ */
+static void share_range(struct kml_heap *child, struct kml_heap *parent,
+			struct vm_area_struct *vma, struct vm_area_struct *parent_vma)
+{
+	unsigned long pgoff, n = 0;
+	void *entry;
+
+	xa_for_each_range(&parent->heap_pages, pgoff, entry, vma_first(vma), vma_last(vma)) {
+		if (!n++)
+			zap_page_range_single(parent_vma, parent_vma->vm_start,
+					      parent_vma->vm_end - parent_vma->vm_start, NULL);
+		if (xa_err(xa_store(&child->heap_pages, pgoff, entry, GFP_KERNEL_ACCOUNT))) {
 			child->heap_broken = true;
 			return;
 		}
+		share(xa_to_value(entry));
+		child->heap_resident++;
+		atomic_long_inc(&kml_heap_stats.pages);
+		kml_user_force_charge(child->heap_user, PAGE_SIZE);
 		atomic_long_inc(&kml_heap_stats.fork_pages);
+		cond_resched();
 	}
+}
+
+/* fork: vma is the child's copy of src's VMA; the child's area for it, linked. */
+static struct kml_heap *fork_open(struct vm_area_struct *vma, struct kml_area *src)
+{
+	struct kml_heap *parent = src->area_heap, *h;
+
+	h = heap_get(parent->heap_hf, vma->vm_mm, true, true);
+	mutex_lock(&parent->heap_lock);
+	mutex_lock_nested(&h->heap_lock, SINGLE_DEPTH_NESTING);
+	/* The brk bounds come with the brk reservation, not with a chunk. */
+	if (!is_chunk(vma) && !h->heap_limit) {
+		h->heap_start = parent->heap_start;
+		h->heap_brk = parent->heap_brk;
+		h->heap_limit = parent->heap_limit;
+	}
+	h->heap_next_pgoff = max(h->heap_next_pgoff, parent->heap_next_pgoff);
+	/* What a broken parent would pass on reads as zeroes: stay broken. */
+	h->heap_broken |= parent->heap_broken;
+	if (!h->heap_broken)
+		share_range(h, parent, vma, src->area_vma);
+	mutex_unlock(&parent->heap_lock);
+	return h;	/* locked */
 }
 
 /*
@@ -406,58 +822,81 @@ static void copy_range(struct kml_heap *child, struct kml_heap *parent,
 static void kml_vm_open(struct vm_area_struct *vma)
 {
 	struct kml_area *src = vma->vm_private_data;
-	struct kml_heap *h, *parent;
+	struct vm_area_struct *old;
+	struct kml_heap *h;
 	struct kml_area *a;
 
 	vma->vm_private_data = NULL;
 	if (!src)
 		return;
-	a = kzalloc(sizeof(*a), GFP_KERNEL | __GFP_NOFAIL);
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
 	h = src->area_heap;
+	old = src->area_vma;
 	if (vma->vm_mm == h->heap_mm) {
 		refcount_inc(&h->heap_users);
+		mutex_lock(&h->heap_lock);
+		/*
+		 * A split cuts vma out of old, which shrinks in place after
+		 * this (its pages are not new); a move opens vma elsewhere.
+		 */
+		if (is_chunk(vma) &&
+		    !(vma->vm_start >= old->vm_start && vma->vm_end <= old->vm_end))
+			h->heap_chunk_pages += vma_pages(vma);
 	} else {
-		parent = h;
-		h = heap_get(vma->vm_file, vma->vm_mm, true, parent);
-		mutex_lock(&parent->heap_lock);
-		mutex_lock_nested(&h->heap_lock, SINGLE_DEPTH_NESTING);
-		if (!h->heap_broken)
-			copy_range(h, parent, vma);
-		mutex_unlock(&h->heap_lock);
-		mutex_unlock(&parent->heap_lock);
+		h = fork_open(vma, src);
+		if (is_chunk(vma))
+			h->heap_chunk_pages += vma_pages(vma);
 	}
+	if (is_chunk(vma))
+		h->heap_chunks++;
+	commit_sync(h);
 	a->area_heap = h;
 	a->area_vma = vma;
-	mutex_lock(&h->heap_lock);
-	list_add_tail(&a->area_node, &h->heap_areas);
+	area_link(h, a);
 	mutex_unlock(&h->heap_lock);
 	vma->vm_private_data = a;
+}
+
+/* Frees the pages of [first, last] that no area of h covers any more. */
+static void forget_uncovered(struct kml_heap *h, unsigned long first, unsigned long last)
+{
+	struct kml_area *a;
+
+	while (first <= last) {
+		a = first_cover(h, first, last);
+		if (!a) {
+			forget_range(h, first, last);
+			return;
+		}
+		if (a->area_first > first)
+			forget_range(h, first, a->area_first - 1);
+		if (a->area_last >= last)
+			return;
+		first = max(first, a->area_last + 1);
+	}
 }
 
 static void kml_vm_close(struct vm_area_struct *vma)
 {
 	struct kml_area *a = vma->vm_private_data;
-	unsigned long first = vma->vm_pgoff, end = first + vma_pages(vma), pgoff;
 	struct kml_heap *h;
-	bool shared;
-	void *entry;
 
 	if (!a)
 		return;
 	h = a->area_heap;
 	mutex_lock(&h->heap_lock);
-	list_del(&a->area_node);
+	area_tree_remove(a, &h->heap_areas);
+	if (area_is_chunk(a)) {
+		h->heap_chunks--;
+		h->heap_chunk_pages -= vma_pages(vma);
+	}
 	/* A failed split closes its new VMA emptied: it covered nothing. */
-	if (first >= end)
-		goto out;
-	shared = covered(h, NULL, first, end);
-	xa_for_each_range(&h->heap_pages, pgoff, entry, first, end - 1)
-		if (!shared || !covered(h, NULL, pgoff, pgoff + 1))
-			free_user_page(h, pgoff, entry);
+	if (vma->vm_start < vma->vm_end)
+		forget_uncovered(h, vma_first(vma), vma_last(vma));
 	/* With the whole brk range unmapped, a new reservation may be made. */
-	if (first < KML_CHUNK_PGOFF && !covered(h, NULL, 0, KML_CHUNK_PGOFF))
+	if (!area_is_chunk(a) && !first_cover(h, 0, KML_CHUNK_PGOFF - 1))
 		h->heap_start = 0, h->heap_brk = 0, h->heap_limit = 0;
-out:
+	commit_sync(h);
 	mutex_unlock(&h->heap_lock);
 	vma->vm_private_data = NULL;
 	kfree(a);
@@ -475,9 +914,10 @@ static const struct vm_operations_struct kml_vm_ops = {
 	.close = kml_vm_close,
 	.mremap = kml_vm_mremap,
 	.fault = kml_vm_fault,
+	.page_mkwrite = kml_vm_mkwrite,
 };
 
-int kml_heap_mmap(struct file *file, struct vm_area_struct *vma)
+int kml_heap_mmap(struct kml_heap_file *hf, struct vm_area_struct *vma)
 {
 	unsigned long npages = vma_pages(vma), len = vma->vm_end - vma->vm_start;
 	struct kml_heap *h;
@@ -490,10 +930,14 @@ int kml_heap_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (!vma->vm_pgoff && len > KMEMLAB_BRK_MAX)
 		return -EINVAL;
-	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
 	if (!a)
 		return -ENOMEM;
-	h = heap_get(file, vma->vm_mm, true, NULL);
+	h = heap_get(hf, vma->vm_mm, true, false);
+	if (IS_ERR(h)) {
+		kfree(a);
+		return PTR_ERR(h);
+	}
 	mutex_lock(&h->heap_lock);
 	set_owner(h);
 	if (!vma->vm_pgoff) {
@@ -504,18 +948,20 @@ int kml_heap_mmap(struct file *file, struct vm_area_struct *vma)
 			h->heap_brk = vma->vm_start;
 			h->heap_limit = vma->vm_end;
 		}
-	} else if (!may_grow(h, len, vma->vm_flags & VM_NORESERVE) ||
-		   npages > KML_PGOFF_MAX - h->heap_next_pgoff) {
+	} else if (!may_grow(h, len, vma->vm_flags & VM_NORESERVE, "mmap") ||
+		   npages > KML_PGOFF_MAX - h->heap_next_pgoff || commit(h, npages, false)) {
 		err = -ENOMEM;
 	} else {
 		/* Before the VMA is linked: its pgoffs are the chunk's name. */
 		vma->vm_pgoff = h->heap_next_pgoff;
 		h->heap_next_pgoff += npages;
+		h->heap_chunks++;
+		h->heap_chunk_pages += npages;
 	}
 	if (!err) {
 		a->area_heap = h;
 		a->area_vma = vma;
-		list_add_tail(&a->area_node, &h->heap_areas);
+		area_link(h, a);
 	}
 	mutex_unlock(&h->heap_lock);
 	if (err) {
@@ -529,29 +975,26 @@ int kml_heap_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
-/* Unmap and free the heap's pages at brk pgoffs [first, end). */
-static void shrink(struct kml_heap *h, unsigned long first, unsigned long end)
+/* Unmap and free the heap's pages at brk pgoffs [first, last]. */
+static void shrink(struct kml_heap *h, unsigned long first, unsigned long last)
 {
 	struct kml_area *a;
-	unsigned long pgoff;
-	void *entry;
 
-	list_for_each_entry(a, &h->heap_areas, area_node) {
+	refit(h, first, last);
+	for (a = area_tree_iter_first(&h->heap_areas, first, last); a;
+	     a = area_tree_iter_next(a, first, last)) {
 		struct vm_area_struct *vma = a->area_vma;
-		unsigned long lo = max(first, area_first(a)), hi = min(end, area_end(a));
+		unsigned long lo = max(first, a->area_first), hi = min(last, a->area_last);
 
-		if (lo < hi)
-			zap_page_range_single(vma, vma->vm_start +
-					      ((lo - vma->vm_pgoff) << PAGE_SHIFT),
-					      (hi - lo) << PAGE_SHIFT, NULL);
+		zap_page_range_single(vma, vma->vm_start + ((lo - vma->vm_pgoff) << PAGE_SHIFT),
+				      (hi - lo + 1) << PAGE_SHIFT, NULL);
 	}
-	xa_for_each_range(&h->heap_pages, pgoff, entry, first, end - 1)
-		free_user_page(h, pgoff, entry);
+	forget_range(h, first, last);
 }
 
 static int move_brk(struct kml_heap *h, struct kmemlab_brk *req)
 {
-	unsigned long old = h->heap_brk, new;
+	unsigned long old = h->heap_brk, new, new_pages;
 	unsigned long old_pages = brk_pages(h);
 
 	req->old_brk = old;
@@ -570,16 +1013,21 @@ static int move_brk(struct kml_heap *h, struct kmemlab_brk *req)
 		return -ENOMEM;
 	if (new < h->heap_start || new > h->heap_limit)
 		return -ENOMEM;
-	if (new > old && !may_grow(h, PAGE_ALIGN(new) - PAGE_ALIGN(old), false))
+	new_pages = DIV_ROUND_UP(new - h->heap_start, PAGE_SIZE);
+	if (new_pages > old_pages &&
+	    (!may_grow(h, (new_pages - old_pages) << PAGE_SHIFT, false, "brk") ||
+	     commit(h, new_pages - old_pages, false)))
 		return -ENOMEM;
 	h->heap_brk = new;
-	if (brk_pages(h) < old_pages)
-		shrink(h, brk_pages(h), old_pages);
+	if (new_pages < old_pages) {
+		shrink(h, new_pages, old_pages - 1);
+		commit_sync(h);
+	}
 	req->new_brk = new;
 	return 0;
 }
 
-long kml_heap_brk(struct file *file, void __user *arg)
+long kml_heap_brk(struct kml_heap_file *hf, void __user *arg)
 {
 	struct mm_struct *mm = current->mm;
 	struct kmemlab_brk req;
@@ -597,7 +1045,7 @@ long kml_heap_brk(struct file *file, void __user *arg)
 		return -EINVAL;
 	if (mmap_write_lock_killable(mm))
 		return -EINTR;
-	h = heap_get(file, mm, false, NULL);
+	h = heap_get(hf, mm, false, false);
 	if (h) {
 		mutex_lock(&h->heap_lock);
 		set_owner(h);
@@ -614,31 +1062,43 @@ long kml_heap_brk(struct file *file, void __user *arg)
 	return err;
 }
 
-/* debugfs heaps: kmemlab's /proc/PID/maps and VmRSS, a line per heap. */
+/* h's pages that another heap names too; under RCU, without h's lock. */
+static unsigned long shared_pages(struct kml_heap *h)
+{
+	unsigned long pgoff, n = 0;
+	void *entry;
+
+	xa_for_each(&h->heap_pages, pgoff, entry)
+		n += is_shared(xa_to_value(entry));
+	return n;
+}
+
+/*
+ * debugfs heaps: kmemlab's /proc/PID/maps and VmRSS, a line per heap. It
+ * reads each heap without its lock (xarray walks are safe under RCU): a
+ * heap busy for a long time delays nobody's view, and the view delays no
+ * heap.
+ */
 int kml_heaps_show(struct seq_file *m, void *v)
 {
 	struct kml_heap *h;
-	struct kml_area *a;
 
-	seq_printf(m, "%7s %-16s %-16s %-16s %11s %6s %10s %8s %8s %s\n", "pid", "comm",
+	seq_printf(m, "%7s %-16s %-16s %-16s %11s %6s %10s %8s %8s %-6s %8s %8s\n", "pid", "comm",
 		   "start", "brk", "reserved_kB", "chunks", "chunk_kB", "resident", "faults",
-		   "state");
-	mutex_lock(&kml_heaps_lock);
-	list_for_each_entry(h, &kml_heaps, heap_node) {
-		unsigned long chunks = 0, chunk_kb = 0;
+		   "state", "shared", "cow");
+	rcu_read_lock();
+	list_for_each_entry_rcu(h, &kml_heaps, heap_node) {
+		pid_t pid = smp_load_acquire(&h->heap_pid);
+		unsigned long start = READ_ONCE(h->heap_start), limit = READ_ONCE(h->heap_limit);
 
-		mutex_lock(&h->heap_lock);
-		list_for_each_entry(a, &h->heap_areas, area_node)
-			if (area_first(a) >= KML_CHUNK_PGOFF) {
-				chunks++;
-				chunk_kb += vma_pages(a->area_vma) << (PAGE_SHIFT - 10);
-			}
-		seq_printf(m, "%7d %-16s %016lx %016lx %11lu %6lu %10lu %8lu %8lu %s\n",
-			   h->heap_pid, h->heap_pid ? h->heap_comm : "-", h->heap_start,
-			   h->heap_brk, (h->heap_limit - h->heap_start) >> 10, chunks, chunk_kb,
-			   h->heap_resident, h->heap_faults, h->heap_broken ? "broken" : "ok");
-		mutex_unlock(&h->heap_lock);
+		seq_printf(m, "%7d %-16s %016lx %016lx %11lu %6lu %10lu %8lu %8lu %-6s %8lu %8lu\n",
+			   pid, pid ? h->heap_comm : "-", start, READ_ONCE(h->heap_brk),
+			   limit > start ? (limit - start) >> 10 : 0, READ_ONCE(h->heap_chunks),
+			   READ_ONCE(h->heap_chunk_pages) << (PAGE_SHIFT - 10),
+			   READ_ONCE(h->heap_resident), READ_ONCE(h->heap_faults),
+			   READ_ONCE(h->heap_broken) ? "broken" : "ok", shared_pages(h),
+			   READ_ONCE(h->heap_cow));
 	}
-	mutex_unlock(&kml_heaps_lock);
+	rcu_read_unlock();
 	return 0;
 }

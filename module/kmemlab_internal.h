@@ -92,7 +92,8 @@ void kml_slab_rcu_barrier(void);
 /*
  * user.c: the region memory each uid holds (heap pages and ioctl objects),
  * charged against user_quota_pct of the region, and its heaps, counted
- * against user_max_heaps. Root is exempt unless quota_root is set.
+ * against user_max_heaps. Root is exempt unless quota_root is set. A NULL
+ * account (none could be made for a heap fork cannot refuse) is charged nothing.
  */
 struct kml_user;
 /* @uid's account with a reference, made on first use; NULL without memory. */
@@ -113,15 +114,22 @@ void kml_user_exit(void);
 /* heap.c: brk and mmap emulation on /dev/kmemlab. */
 struct kml_heap_stats {
 	atomic_long_t heaps, pages, faults, sigbus, sigsegv, fork_pages, held;
+	atomic_long_t shared;		/* region pages named by more than one heap */
+	atomic_long_t cow_copies;	/* pages copied on write after a fork */
+	atomic_long_t committed;	/* pages of every heap's brk range and chunks */
+	atomic_long_t owned;		/* region pages that some heap names */
+	atomic_long_t commit_refused;	/* brk and mmap refused by strict_commit */
 };
 
 extern struct kml_heap_stats kml_heap_stats;
-struct kml_heap;
-struct kml_heap *kml_heap_open(struct file *file);
-void kml_heap_release(struct kml_heap *h);
-int kml_heap_mmap(struct file *file, struct vm_area_struct *vma);
-long kml_heap_brk(struct file *file, void __user *arg);
+struct kml_heap_file;	/* the heaps of one open file */
+struct kml_heap_file *kml_heap_open(void);
+void kml_heap_release(struct kml_heap_file *hf);
+int kml_heap_mmap(struct kml_heap_file *hf, struct vm_area_struct *vma);
+long kml_heap_brk(struct kml_heap_file *hf, void __user *arg);
 int kml_heaps_show(struct seq_file *m, void *v);
+/* Gives back the held heap pages nobody references any more (debugfs drain). */
+void kml_heap_drain(void);
 void kml_heap_exit(void);
 
 int kml_device_init(void);

@@ -164,9 +164,12 @@ void kml_user_put(struct kml_user *u)
 int kml_user_charge(struct kml_user *u, unsigned long bytes, const char *what)
 {
 	unsigned int pct = READ_ONCE(user_quota_pct);
-	unsigned long limit = quota_bytes(u, pct);
+	unsigned long limit;
 	long now;
 
+	if (!u)
+		return 0;
+	limit = quota_bytes(u, pct);
 	if (add_within(&u->charged, bytes, limit, &now))
 		return 0;
 	count_refusal(u);
@@ -177,12 +180,13 @@ int kml_user_charge(struct kml_user *u, unsigned long bytes, const char *what)
 
 void kml_user_force_charge(struct kml_user *u, unsigned long bytes)
 {
-	atomic_long_add(bytes, &u->charged);
+	if (u)
+		atomic_long_add(bytes, &u->charged);
 }
 
 void kml_user_uncharge(struct kml_user *u, unsigned long bytes)
 {
-	long left = atomic_long_sub_return(bytes, &u->charged);
+	long left = u ? atomic_long_sub_return(bytes, &u->charged) : 0;
 
 	if (unlikely(left < 0))
 		pr_err_ratelimited("kmemlab: uid %u: %lu bytes uncharged, %ld more than were charged\n",

@@ -11,6 +11,9 @@
  *     touchmap LEN     write one byte in each page of the first LEN of the chunk
  *     munmap           kml_munmap the chunk
  *     heap             this process's line of debugfs heaps, with its header
+ *     fork             fork: the child runs the steps after this one, the
+ *                      parent says how long fork() took, waits for the child
+ *                      and exits with its status
  *     sh CMD           run CMD with sh -c
  *   kmlheap bench MB   fault rate: kmemlab's brk and chunks next to the
  *                      kernel's own brk and anonymous mmap, touched page by page
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "kml.h"
@@ -45,6 +49,30 @@ static long parse(const char *s)
 	if (kml_parse_size(s + neg, &v) || v > LONG_MAX)
 		return LONG_MIN;
 	return neg ? -(long)v : (long)v;
+}
+
+static int fork_step(void)
+{
+	struct timespec t0, t1;
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid = fork();
+	if (pid < 0) {
+		perror("kmlheap: fork");
+		return 1;
+	}
+	if (!pid)
+		return 0;	/* the child goes on with the next step */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("fork() took %ld us; child %d runs the next steps\n",
+	       (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000, pid);
+	fflush(stdout);
+	if (waitpid(pid, &status, 0) != pid)
+		return 1;
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
 static int show_heap(void)
@@ -183,6 +211,8 @@ static int step(char **argv, int *i)
 
 	if (!strcmp(cmd, "heap"))
 		return show_heap();
+	if (!strcmp(cmd, "fork"))
+		return fork_step();
 	if (!strcmp(cmd, "munmap")) {
 		printf("kml_munmap(%p, %zu)\n", (void *)chunk, chunk_len);
 		return chunk && kml_munmap(chunk, chunk_len) ? 1 : 0;

@@ -310,11 +310,27 @@ static noinline u32 alloc_slow(struct kml_buddy *b, unsigned int order,
 	return KML_NIL;
 }
 
+/* Would this allocation take pages promised to the heaps? */
+static bool into_reserve(struct kml_buddy *b, unsigned long pages, enum kml_page_kind kind)
+{
+	long reserve = KML_READ(b->reserve);
+
+	return unlikely(reserve > 0) && kind != KML_KIND_USER &&
+	       kml_buddy_free_pages(b) < (unsigned long)reserve + pages;
+}
+
 u32 kml_buddy_alloc(struct kml_buddy *b, unsigned int order,
 		    enum kml_page_kind kind)
 {
+	unsigned long flags = 0;
 	u32 idx;
 
+	if (into_reserve(b, 1ul << order, kind)) {
+		kml_lock(&b->zone_lock, flags);
+		b->failed[order > b->max_order ? b->max_order : order]++;
+		kml_unlock(&b->zone_lock, flags);
+		return KML_NIL;
+	}
 	if (likely(order == 0)) {
 		idx = pcp_alloc(b, kind);
 		if (unlikely(idx == KML_NIL))
@@ -329,10 +345,13 @@ u32 kml_buddy_alloc(struct kml_buddy *b, unsigned int order,
 unsigned int kml_buddy_alloc_bulk(struct kml_buddy *b, unsigned int n,
 				  enum kml_page_kind kind, u32 *out)
 {
-	struct kml_pcp *pcp = &b->pcp[kml_cpu_get()];
 	unsigned long flags = 0;
 	unsigned int got = 0;
+	struct kml_pcp *pcp;
 
+	if (into_reserve(b, n, kind))
+		return 0;
+	pcp = &b->pcp[kml_cpu_get()];
 	kml_lock(&pcp->pcp_lock, flags);
 	while (got < n) {
 		u32 idx;

@@ -120,6 +120,11 @@ struct kml_buddy {
 	/* Called, unlocked, when an allocation is about to fail. */
 	void (*reclaim)(void *ctx);
 	void *reclaim_ctx;
+	/*
+	 * Pages promised to user heaps (strict commit): other kinds may not
+	 * take the free pages below this many; <= 0 promises nothing.
+	 */
+	long reserve;
 };
 
 int kml_buddy_init(struct kml_buddy *b, u32 npages, unsigned int max_order);

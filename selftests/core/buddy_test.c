@@ -111,6 +111,39 @@ static void give_back(void *ctx)
 	reclaim_page = KML_NIL;
 }
 
+/* Strict commit: the pages promised to heaps are theirs alone. */
+TEST(reserve_is_for_user_pages_only)
+{
+	struct kml_buddy b;
+	u32 got[16], idx;
+	unsigned int i;
+
+	init_nopcp(&b, 16, 4);
+	b.reserve = 12;
+	for (i = 0; i < 4; i++)
+		ASSERT_NE(KML_NIL, kml_buddy_alloc(&b, 0, KML_KIND_TEST));
+	/* 12 free, 12 promised: nothing for the others, single or bulk. */
+	EXPECT_EQ(KML_NIL, kml_buddy_alloc(&b, 0, KML_KIND_TEST));
+	EXPECT_EQ(0, kml_buddy_alloc_bulk(&b, 1, KML_KIND_TEST, got));
+	EXPECT_EQ(1, b.failed[0]);
+	/* Everything for the heaps. */
+	for (i = 0; i < 12; i++) {
+		idx = kml_buddy_alloc(&b, 0, KML_KIND_USER);
+		ASSERT_NE(KML_NIL, idx);
+		got[i] = idx;
+	}
+	b.reserve = 0;
+	for (i = 0; i < 12; i++)
+		EXPECT_EQ(0, kml_buddy_free(&b, got[i], 0, KML_KIND_USER));
+	/* A reserve of 0 or less promises nothing. */
+	b.reserve = -5;
+	idx = kml_buddy_alloc(&b, 3, KML_KIND_TEST);
+	EXPECT_NE(KML_NIL, idx);
+	EXPECT_EQ(0, kml_buddy_free(&b, idx, 3, KML_KIND_TEST));
+	EXPECT_EQ(0, check(&b));
+	kml_buddy_destroy(&b);
+}
+
 TEST(short_allocation_asks_reclaim_first)
 {
 	struct kml_buddy b;

@@ -550,6 +550,7 @@ TEST(exhaustion)
 
 TEST_F(heap, fork_gives_the_child_a_copy)
 {
+	long shared, copies;
 	int pipefd[2], status;
 	struct heap_line h;
 	char *p, *c, go;
@@ -562,6 +563,8 @@ TEST_F(heap, fork_gives_the_child_a_copy)
 	ASSERT_NE(NULL, c);
 	memset(c, 'a', 4 * PG);
 	ASSERT_EQ(0, pipe(pipefd));
+	shared = stat_of("heap_fork_pages");
+	copies = stat_of("heap_cow_copies");
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -588,18 +591,30 @@ TEST_F(heap, fork_gives_the_child_a_copy)
 	EXPECT_TRUE(all(p, 8 * PG, 'P'));
 	EXPECT_TRUE(all(c, 4 * PG, 'p'));
 	EXPECT_EQ(p + 8 * PG, sbrk_raw(self->fd, 0));
+	/* fork shared the 12 pages; each was copied once, by its first writer. */
+	EXPECT_EQ(12, stat_of("heap_fork_pages") - shared);
+	EXPECT_EQ(12, stat_of("heap_cow_copies") - copies);
+	EXPECT_EQ(0, stat_of("heap_shared_pages"));
 	/* The child's heap went with it. */
 	EXPECT_FALSE(heap_of(pid, &h));
 	ASSERT_TRUE(heap_of(getpid(), &h));
 	EXPECT_EQ(12, h.resident);
 }
 
+static sigjmp_buf bus_jmp;
+
+static void on_bus(int sig)
+{
+	siglongjmp(bus_jmp, 1);
+}
+
 /*
- * fork when the region cannot hold the child's copy: the child's heap is
- * broken (its first touch gets SIGBUS), the parent's is untouched, and
+ * fork copies nothing, so it needs no room; a write to a shared page needs
+ * one. With the region empty, the writer (here the child) gets SIGBUS, as
+ * the kernel's copy-on-write gets OOM; the other side keeps its pages, and
  * every page comes back.
  */
-TEST_F(heap, fork_without_room_breaks_only_the_child)
+TEST_F(heap, cow_without_room_fails_only_the_writer)
 {
 	long before, n;
 	int status;
@@ -608,23 +623,45 @@ TEST_F(heap, fork_without_room_breaks_only_the_child)
 
 	drain();
 	before = stat_of("free_pages");
-	n = before * 2 / 3;
+	n = before / 3;
 	p = sbrk_raw(self->fd, n * PG);
 	ASSERT_NE(NULL, p);
 	touch(p, n * PG, 'q');
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		/* The read must happen: it is what gets SIGBUS. */
-		char c = __atomic_load_n(&p[0], __ATOMIC_RELAXED);
+		long free_pages = stat_of("free_pages") + 16;
+		volatile long i = 0;
+		int cfd = open_dev();
+		char *c;
 
-		_exit(c == 'q' ? 0 : 1);
+		/* Shared: reading needs no page. */
+		if (__atomic_load_n(&p[0], __ATOMIC_RELAXED) != 'q' ||
+		    __atomic_load_n(&p[(n - 1) * PG], __ATOMIC_RELAXED) != 'q')
+			_exit(1);
+		/* Empty the region through a chunk of this child's own. */
+		c = mmap(NULL, free_pages * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+			 cfd, KMEMLAB_MMAP_CHUNK);
+		if (c == MAP_FAILED)
+			_exit(2);
+		signal(SIGBUS, on_bus);
+		if (!sigsetjmp(bus_jmp, 1))
+			for (i = 0; i < free_pages; i++)
+				c[i * PG] = 1;
+		if (i == free_pages)
+			_exit(3);	/* never ran out */
+		signal(SIGBUS, SIG_DFL);
+		p[0] = 'c';		/* the copy cannot be made */
+		_exit(4);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_TRUE(WIFSIGNALED(status)) TH_LOG("child exit %d", WEXITSTATUS(status));
 	EXPECT_EQ(SIGBUS, WTERMSIG(status));
 	EXPECT_EQ('q', p[0]);
 	EXPECT_EQ('q', p[(n - 1) * PG]);
+	p[0] = 'r';
+	EXPECT_EQ('r', p[0]);
+	EXPECT_EQ(0, stat_of("heap_shared_pages"));
 	ASSERT_NE(NULL, sbrk_raw(self->fd, -n * (int64_t)PG));
 	drain();
 	EXPECT_EQ(before, stat_of("free_pages"));
