@@ -748,7 +748,7 @@ static vm_fault_t kml_vm_mkwrite(struct vm_fault *vmf)
 	entry = xa_load(&h->heap_pages, vmf->pgoff);
 	if (entry && xa_to_value(entry) == idx) {
 		if (!is_shared(idx)) {
-			/* Locked before the heap is: no copy can start until the PTE is writable. */
+			/* Locked under the heap: no copy starts before the PTE is writable. */
 			folio_lock(folio);
 			mutex_unlock(&h->heap_lock);
 			return VM_FAULT_LOCKED;
@@ -1088,6 +1088,7 @@ int kml_heaps_show(struct seq_file *m, void *v)
 		   "state", "shared", "cow");
 	rcu_read_lock();
 	list_for_each_entry_rcu(h, &kml_heaps, heap_node) {
+		/* Pairs with set_owner(): a pid read means its comm is written. */
 		pid_t pid = smp_load_acquire(&h->heap_pid);
 		unsigned long start = READ_ONCE(h->heap_start), limit = READ_ONCE(h->heap_limit);
 

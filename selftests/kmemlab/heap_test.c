@@ -548,6 +548,120 @@ TEST(exhaustion)
 	close(fd);
 }
 
+/*
+ * What madvise, mprotect, mremap and mlock do on a heap, as the uapi header
+ * says: MADV_DONTNEED drops PTEs and keeps the pages; what needs anonymous
+ * memory (MADV_FREE, MADV_WIPEONFORK) or a file system (MADV_REMOVE) is
+ * refused; MADV_DONTFORK works and cannot be undone (MADV_DOFORK is refused
+ * on VM_IO); mprotect splits; mremap cannot move or grow, only shrink;
+ * mlock succeeds and locks nothing (VM_IO).
+ */
+TEST_F(heap, madvise_mprotect_mremap_mlock)
+{
+	char *p = sbrk_raw(self->fd, 4 * PG), *c, *q;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 'x', 4 * PG);
+	EXPECT_EQ(0, madvise(p, PG, MADV_DONTNEED));
+	EXPECT_EQ('x', p[0]);
+	EXPECT_EQ(-1, madvise(p, PG, MADV_FREE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, madvise(p, PG, MADV_WIPEONFORK));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, madvise(p, PG, MADV_REMOVE));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(-1, madvise(p, PG, MADV_DOFORK));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, mlock(p, PG));
+	EXPECT_EQ(0, munlock(p, PG));
+	/* mprotect: read-only and back, the contents kept. */
+	EXPECT_EQ(0, mprotect(p + PG, PG, PROT_READ));
+	EXPECT_EQ('x', p[PG]);
+	EXPECT_EQ(0, mprotect(p + PG, PG, PROT_READ | PROT_WRITE));
+	p[PG] = 'y';
+	EXPECT_EQ('y', p[PG]);
+	/* mremap of a chunk: grows and moves refused, a shrink unmaps the tail. */
+	c = chunk(self->fd, 8 * PG);
+	ASSERT_NE(NULL, c);
+	memset(c, 'c', 8 * PG);
+	EXPECT_EQ(MAP_FAILED, mremap(c, 8 * PG, 16 * PG, 0));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(MAP_FAILED, mremap(c, 8 * PG, 16 * PG, MREMAP_MAYMOVE));
+	EXPECT_EQ(EFAULT, errno);
+	q = mmap(NULL, 8 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, q);
+	EXPECT_EQ(MAP_FAILED, mremap(c, 8 * PG, 8 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, q));
+	EXPECT_EQ(EINVAL, errno);
+	munmap(q, 8 * PG);
+	EXPECT_TRUE(all(c, 8 * PG, 'c'));
+	EXPECT_EQ(c, mremap(c, 8 * PG, 4 * PG, 0));
+	EXPECT_TRUE(all(c, 4 * PG, 'c'));
+	EXPECT_EQ(0, munmap(c, 4 * PG));
+	EXPECT_TRUE(validate_ok());
+}
+
+static void set_strict_commit(int on)
+{
+	FILE *f = fopen("/sys/module/kmemlab/parameters/strict_commit", "w");
+
+	if (f) {
+		fprintf(f, "%d\n", on);
+		fclose(f);
+	}
+}
+
+/*
+ * strict_commit: brk and mmap promise the pages they grant (MAP_NORESERVE
+ * too), refuse what the region cannot promise, and kernel allocations
+ * cannot take promised pages: touching everything granted never SIGBUSes.
+ */
+TEST(strict_commit)
+{
+	long before, granted, refused, committed, i;
+	struct kmemlab_obj_req r;
+	int fd, blocks = 0;
+	char *s;
+
+	drain();
+	before = stat_of("free_pages");
+	refused = stat_of("heap_commit_refused");
+	committed = stat_of("heap_committed_pages");
+	set_strict_commit(1);
+	fd = open_dev();
+	ASSERT_LE(0, fd);
+	s = reserve(fd, 1UL << 36);
+	ASSERT_NE(NULL, s);
+	granted = before * 3 / 4;
+	ASSERT_EQ(s, sbrk_raw(fd, granted * PG));
+	EXPECT_EQ(committed + granted, stat_of("heap_committed_pages"));
+	/* What cannot be promised any more is refused, and counted. */
+	EXPECT_EQ(NULL, sbrk_raw(fd, before / 2 * PG));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, before / 2 * PG, PROT_READ | PROT_WRITE,
+				   MAP_SHARED | MAP_NORESERVE, fd, KMEMLAB_MMAP_CHUNK));
+	EXPECT_EQ(refused + 2, stat_of("heap_commit_refused"));
+	/* Kernel allocations get what is not promised, no more. */
+	for (;;) {
+		r = (struct kmemlab_obj_req){ .size = 64 << 10 };
+		if (ioctl(fd, KMEMLAB_IOC_KMALLOC, &r))
+			break;
+		blocks++;
+	}
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_LT(0, blocks);
+	EXPECT_GE(stat_of("free_pages"), granted);
+	/* Every granted page is there: touching them all gets no SIGBUS. */
+	for (i = 0; i < granted; i++)
+		s[i * PG] = 2;
+	EXPECT_TRUE(all(s, 1, 2));
+	close(fd);
+	munmap(s, 1UL << 36);
+	set_strict_commit(0);
+	drain();
+	EXPECT_EQ(committed, stat_of("heap_committed_pages"));
+	EXPECT_EQ(before, stat_of("free_pages"));
+	EXPECT_TRUE(validate_ok());
+}
+
 TEST_F(heap, fork_gives_the_child_a_copy)
 {
 	long shared, copies;
@@ -602,6 +716,7 @@ TEST_F(heap, fork_gives_the_child_a_copy)
 }
 
 static sigjmp_buf bus_jmp;
+static long touched;	/* not an automatic variable: siglongjmp keeps it */
 
 static void on_bus(int sig)
 {
@@ -631,7 +746,6 @@ TEST_F(heap, cow_without_room_fails_only_the_writer)
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		long free_pages = stat_of("free_pages") + 16;
-		volatile long i = 0;
 		int cfd = open_dev();
 		char *c;
 
@@ -646,9 +760,9 @@ TEST_F(heap, cow_without_room_fails_only_the_writer)
 			_exit(2);
 		signal(SIGBUS, on_bus);
 		if (!sigsetjmp(bus_jmp, 1))
-			for (i = 0; i < free_pages; i++)
-				c[i * PG] = 1;
-		if (i == free_pages)
+			for (touched = 0; touched < free_pages; touched++)
+				c[touched * PG] = 1;
+		if (touched == free_pages)
 			_exit(3);	/* never ran out */
 		signal(SIGBUS, SIG_DFL);
 		p[0] = 'c';		/* the copy cannot be made */

@@ -17,9 +17,26 @@
  * reserves the heap's brk range (once per heap, at most KMEMLAB_BRK_MAX
  * bytes); KMEMLAB_IOC_BRK then moves the break inside it. mmap() at offset
  * KMEMLAB_MMAP_CHUNK makes a new anonymous chunk; munmap() releases all or
- * part of one. Pages are taken from the region on first touch and zeroed;
- * after fork() the child has its own copy. mremap() of these mappings
- * fails with EINVAL.
+ * part of one. Pages are taken from the region on first touch and zeroed.
+ * fork() is copy-on-write: the child shares the parent's pages until either
+ * side writes one, which copies that page; a copy the region cannot supply
+ * gets SIGBUS. Other calls on a heap mapping:
+ *   mprotect()            works (splits the VMA); PROT_WRITE needs O_RDWR
+ *   mremap()              shrinking unmaps the tail; growing fails with
+ *                         EFAULT, moving with EINVAL (the mapping stays)
+ *   MADV_DONTNEED         drops the PTEs only: the pages stay in the heap
+ *                         and read back their contents
+ *   MADV_DONTFORK         the child gets no copy of the range; for the brk
+ *                         reservation, no break either (it may map its own);
+ *                         MADV_DOFORK cannot undo it (EINVAL on VM_IO)
+ *   MADV_FREE, MADV_WIPEONFORK   EINVAL (anonymous memory only)
+ *   MADV_REMOVE           ENODEV (no file system behind the device)
+ *   mlock()               succeeds and locks nothing: heap pages are never
+ *                         reclaimed anyway
+ * Each uid's heap pages count against the module parameter user_quota_pct
+ * (brk and mmap get ENOMEM when one request cannot fit, a fault SIGBUS);
+ * with strict_commit, brk and mmap reserve every page they grant
+ * (MAP_NORESERVE too) and get ENOMEM when the region cannot promise them.
  */
 #ifndef _UAPI_KMEMLAB_H
 #define _UAPI_KMEMLAB_H
