@@ -72,6 +72,15 @@ static struct scale sizes(void)
 	return s;
 }
 
+/*
+ * The "# ..." lines go to stdout, a pipe under the runner: line-buffered,
+ * so that a test's child (the harness ends it with _exit) loses none.
+ */
+static void __attribute__((constructor)) line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 static double now_us(void)
 {
 	struct timespec t;

@@ -1211,6 +1211,7 @@ TEST_F_TIMEOUT(fuzz, ioctl_fuzz, 900)
 		printf(" (%ld processes of %ld threads, uid %d); %llu mmap calls; %llu caught",
 		       procs, threads, uid < 0 ? 0 : uid, totals->map_calls, totals->caught);
 	printf("\n");
+	fflush(stdout);		/* the harness ends this process with _exit */
 	EXPECT_EQ(0, failed);
 	EXPECT_LT(0, totals->ok);
 	EXPECT_EQ(calls, totals->calls);

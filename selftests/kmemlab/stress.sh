@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # make stress (scripts/check.sh stress), in the guest with kmemlab loaded
-# (a 512 MiB region): heap_scale_test at its big sizes, then heap_test
+# (a 256 MiB region): heap_scale_test at its big sizes, then heap_test
 # with the fuzzers at 1 000 000 ioctl calls (4 processes of 2 threads, as
 # uid 65534 in kmemlab's dev_group, with the mmap fuzzer), then every page
 # back and validate clean. Nested KTAP, as the kselftest runner prints.
