@@ -34,6 +34,14 @@
 #include "kmemlab.h"
 #include "kmemlab_test.h"
 
+/*
+ * An hour per test: make stress's sizes on the debug kernel under TCG.
+ * Under make check the runner's limit (settings: 20 minutes for the
+ * whole program) comes first.
+ */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 3600
+
 #define PG 4096UL
 #define PARAMS "/sys/module/kmemlab/parameters/"
 #define NOBODY 65534
