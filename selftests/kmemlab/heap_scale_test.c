@@ -326,6 +326,23 @@ static double sbrk_pair_us(int fd, long n, long *done)
 	return t / i;
 }
 
+/* uid 65534 in kmemlab's dev_group, given one for the test if it has none. */
+FIXTURE(nobody) {
+	bool reloaded;
+	int gid;
+};
+
+FIXTURE_SETUP(nobody)
+{
+	self->gid = nobody_group(&self->reloaded);
+	ASSERT_LE(0, self->gid) TH_LOG("cannot give uid %d access to /dev/kmemlab", NOBODY);
+}
+
+FIXTURE_TEARDOWN(nobody)
+{
+	undo_group(self->reloaded);
+}
+
 /*
  * Many heaps of root (one per open file, each with a reservation and one
  * touched page) beside uid 65534's heap: its sbrk pair costs what it cost
@@ -334,19 +351,16 @@ static double sbrk_pair_us(int fd, long n, long *done)
  * that fork does not copy them, and measures on a heap made before
  * root's, then on one made after them.
  */
-TEST(many_heaps)
+TEST_F(nobody, many_heaps)
 {
 	struct scale sc = sizes();
 	long n = sc.heaps, i, before, touched = 0, opened = 0;
-	int *fds, go[2], back[2], status, gid;
+	int *fds, go[2], back[2], status, gid = self->gid;
 	double *res, t0, t_open;
 	struct rlimit rl;
-	bool reloaded;
 	char **maps, x;
 	pid_t pid;
 
-	gid = nobody_group(&reloaded);
-	ASSERT_LE(0, gid) TH_LOG("cannot give uid %d access to /dev/kmemlab", NOBODY);
 	before = drained_free();
 	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &rl));
 	if (rl.rlim_max < (rlim_t)n + 64)
@@ -436,7 +450,6 @@ TEST(many_heaps)
 	free(fds);
 	EXPECT_EQ(before, drained_free());
 	EXPECT_TRUE(validate_ok());
-	undo_group(reloaded);
 }
 
 /*
