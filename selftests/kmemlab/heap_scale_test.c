@@ -926,9 +926,11 @@ TEST(cow)
 	EXPECT_EQ(copies0, stat_of("heap_cow_copies"));
 	EXPECT_LE(shared0 + n, stat_of("heap_shared_pages"));
 	EXPECT_LE(fork0 + n, stat_of("heap_fork_pages"));
-	cols = heap_cols(pid, &res, &shared, &cow);
-	EXPECT_TRUE(cols) TH_LOG("no heaps line for the child with shared and cow columns");
+	/* heaps: every page of ours shared, none copied. */
+	cols = heap_cols(getpid(), &res, &shared, &cow);
+	EXPECT_TRUE(cols) TH_LOG("no heaps line with shared and cow columns");
 	if (cols) {
+		EXPECT_EQ(n, res);
 		EXPECT_LE(n, shared);
 		EXPECT_EQ(0, cow);
 	}
@@ -936,11 +938,18 @@ TEST(cow)
 	ASSERT_EQ(1, write(to_child[1], "1", 1));
 	ASSERT_EQ(1, read(to_parent[0], &x, 1));
 	EXPECT_EQ(copies0 + 1, stat_of("heap_cow_copies"));
-	if (heap_cols(pid, &res, &shared, &cow))
+	/* The child's line (its pid is known once it has called in). */
+	cols = heap_cols(pid, &res, &shared, &cow);
+	EXPECT_TRUE(cols) TH_LOG("no heaps line for the child after its write");
+	if (cols) {
+		EXPECT_LE(n - 1, shared);
 		EXPECT_EQ(1, cow);
-	/* The parent writes a page still shared: one more copy. */
+	}
+	/* The parent writes a page still shared: one more copy, its own. */
 	p[PG + 100] = 'p';
 	EXPECT_EQ(copies0 + 2, stat_of("heap_cow_copies"));
+	if (heap_cols(getpid(), &res, &shared, &cow))
+		EXPECT_EQ(1, cow);
 	p[200] = 'p';
 	ASSERT_EQ(1, write(to_child[1], "2", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
