@@ -25,7 +25,7 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 HOST_CFLAGS := -g -O1 -Wall -Werror -DKML_DEBUG=2 -I$(KSFT) -Iselftests/core $(SANITIZE)
 
 .PHONY: all shim tools deps module module-debug kbuild kbuild-run extern extern-run guest-image-run selftests host-tests image image-debug guest-image \
-	check check-debug demo vm lint sparse bench clean
+	check check-debug stress demo vm lint sparse bench clean
 
 all: module selftests host-tests tools shim
 
@@ -216,6 +216,12 @@ check: all
 # detectors; built once and cached): make check KERNEL=debug CHECK_HOST=0.
 check-debug: selftests
 	@KML_CHECK_HOST=0 scripts/check.sh debug
+
+# The big sizes (64 000 VMAs, 32 000 heaps, 3000 forks) and the fuzzers at
+# 1 000 000 calls, in one boot of the lane (selftests/kmemlab/stress.sh):
+# longer than make check wants. make stress KERNEL=debug for the debug lane.
+stress: selftests
+	@KML_CHECK_HOST=0 KML_CHECK_VM=stress scripts/check.sh $(LANE)
 
 demo: image
 	scripts/vm.sh --kernel $(LANE) --load kmemlab -- kmemlab demo

@@ -915,105 +915,469 @@ static __u64 fuzz_value(__u64 *s)
 	return xs(s) % 2 ? special[xs(s) % ARRAY_SIZE(special)] : xs(s);
 }
 
-/* The fuzzer gets 5 minutes: the debug kernel (KASAN, lockdep) is slow. */
+/*
+ * The fuzzer's size, from the environment (make stress; make check keeps
+ * the defaults: 100000 calls in one thread of one process as root):
+ * KML_FUZZ_CALLS ioctl calls in all, shared by KML_FUZZ_PROCS processes of
+ * KML_FUZZ_THREADS threads each; KML_FUZZ_UID runs them as that uid, a
+ * member of kmemlab's dev_group (see the fixture); KML_FUZZ_MMAP=1 adds random mmap, munmap,
+ * mprotect, mremap and madvise calls on the heap's mappings, with their
+ * contents checked; KML_FUZZ_TIMEOUT raises the test's time limit.
+ */
+#include <pthread.h>
+
+static long fuzz_env(const char *name, long def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? atol(v) : def;
+}
+
+struct fuzz_proc {
+	int fd;
+	char *s;
+	bool threaded;		/* addresses it unmaps may be another thread's at once */
+	bool guarded;		/* faults from a racing shrink or a full quota are expected */
+	bool mmap_fuzz;
+};
+
+/* Totals of all processes, in a shared page. */
+struct fuzz_totals {
+	unsigned long long calls, ok, map_calls, caught;
+};
+
+struct fuzz_thread {
+	struct fuzz_proc *proc;
+	struct fuzz_totals *totals;
+	__u64 seed, calls;
+	int bad;
+};
+
+/*
+ * A touch that may fault for a reason the fuzzer causes itself (another
+ * thread moved the break, the region or the uid's quota is full): the
+ * fault ends the touch instead of the process.
+ */
+static __thread sigjmp_buf *fuzz_jmp;
+
+static void fuzz_fault(int sig, siginfo_t *si, void *uc)
+{
+	char msg[96];
+	int n;
+
+	if (!fuzz_jmp) {
+		n = snprintf(msg, sizeof(msg), "# fuzz: signal %d at %p outside a guarded touch\n",
+			     sig, si->si_addr);
+		if (write(2, msg, n) != n)
+			n = 0;
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	siglongjmp(*fuzz_jmp, sig);
+}
+
+/* memset, or a byte per page; returns the signal that stopped it, or 0. */
+static int fuzz_fill(struct fuzz_thread *t, char *p, size_t len, int c, bool per_page)
+{
+	sigjmp_buf env;
+	int sig;
+
+	if (!t->proc->guarded) {
+		if (per_page)
+			touch(p, len, c);
+		else
+			memset(p, c, len);
+		return 0;
+	}
+	sig = sigsetjmp(env, 1);
+	if (!sig) {
+		fuzz_jmp = &env;
+		if (per_page)
+			touch(p, len, c);
+		else
+			memset(p, c, len);
+	} else {
+		__atomic_fetch_add(&t->totals->caught, 1, __ATOMIC_RELAXED);
+	}
+	fuzz_jmp = NULL;
+	return sig;
+}
+
+/*
+ * The mmap fuzzer's own mappings: chunks (and their pieces) with each
+ * page's protection and the byte last written at its start (-1: unknown,
+ * after an madvise that may drop it).
+ */
+#define FUZZ_MAPS 8
+#define FUZZ_MAP_PAGES 32
+
+struct fuzz_map {
+	char *p;
+	long n;
+	int prot[FUZZ_MAP_PAGES];
+	int val[FUZZ_MAP_PAGES];
+};
+
+static void map_drop(struct fuzz_map *m, long first, long n)
+{
+	memmove(&m->prot[first], &m->prot[first + n], (m->n - first - n) * sizeof(int));
+	memmove(&m->val[first], &m->val[first + n], (m->n - first - n) * sizeof(int));
+	m->n -= n;
+}
+
+/* Read a tracked page: its byte as last written. Exit on a mismatch. */
+static void map_check(struct fuzz_thread *t, struct fuzz_map *m, long i)
+{
+	unsigned char v;
+
+	if (!(m->prot[i] & PROT_READ) || m->val[i] < 0)
+		return;
+	v = m->p[i * PG];
+	if (v != m->val[i]) {
+		printf("# mmap fuzz: page %ld of %p reads %d, %d was written\n", i, m->p, v,
+		       m->val[i]);
+		t->bad = 7;
+	}
+}
+
+static void mmap_fuzz_step(struct fuzz_thread *t, struct fuzz_map *maps, __u64 *seed)
+{
+	static const int advice[] = {
+		MADV_DONTNEED, MADV_WILLNEED, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
+		MADV_DONTFORK, MADV_DOFORK, MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_REMOVE,
+		MADV_DONTDUMP, MADV_DODUMP, MADV_HUGEPAGE, MADV_MERGEABLE,
+	};
+	static const int prots[] = { PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE };
+	struct fuzz_map *m = &maps[xs(seed) % FUZZ_MAPS];
+	long first, n, i;
+	int prot, op = xs(seed) % 8;
+	char *r;
+
+	__atomic_fetch_add(&t->totals->map_calls, 1, __ATOMIC_RELAXED);
+	if (!m->n) {
+		/* A new chunk, sometimes MAP_NORESERVE or MAP_POPULATE, any protection. */
+		int flags = MAP_SHARED | (xs(seed) % 4 ? 0 : MAP_NORESERVE) |
+			    (xs(seed) % 4 ? 0 : MAP_POPULATE);
+
+		n = xs(seed) % FUZZ_MAP_PAGES + 1;
+		prot = prots[xs(seed) % 3];
+		m->p = mmap(NULL, n * PG, prot, flags, t->proc->fd, KMEMLAB_MMAP_CHUNK);
+		if (m->p == MAP_FAILED)
+			return;		/* RLIMIT_DATA, the region or the quota */
+		m->n = n;
+		for (i = 0; i < n; i++) {
+			m->prot[i] = prot;
+			m->val[i] = 0;
+		}
+		return;
+	}
+	first = xs(seed) % m->n;
+	n = xs(seed) % (m->n - first) + 1;
+	switch (op) {
+	case 0:		/* munmap of the head or the tail or all */
+		if (first && first + n < m->n)
+			n = m->n - first;
+		if (munmap(m->p + first * PG, n * PG)) {
+			t->bad = 8;
+			return;
+		}
+		if (!first)
+			m->p += n * PG;
+		map_drop(m, first, n);
+		break;
+	case 1:		/* mprotect of any part */
+		prot = prots[xs(seed) % 3];
+		if (mprotect(m->p + first * PG, n * PG, prot)) {
+			t->bad = 9;
+			return;
+		}
+		for (i = first; i < first + n; i++)
+			m->prot[i] = prot;
+		break;
+	case 2:		/* mremap: growing or moving is refused; shrinking unmaps */
+		r = mremap(m->p, m->n * PG, (m->n + n) * PG, MREMAP_MAYMOVE);
+		if (r != MAP_FAILED) {
+			printf("# mmap fuzz: mremap grew a heap mapping\n");
+			t->bad = 10;
+			return;
+		}
+		if (n < m->n) {
+			r = mremap(m->p, m->n * PG, n * PG, 0);
+			if (r != MAP_FAILED && r != m->p) {
+				t->bad = 11;
+				return;
+			}
+			if (r == m->p)
+				map_drop(m, n, m->n - n);
+		}
+		break;
+	case 3:		/* madvise: whatever it says, the mapping stays */
+		if (!madvise(m->p + first * PG, n * PG, advice[xs(seed) % ARRAY_SIZE(advice)]))
+			for (i = first; i < first + n; i++)
+				m->val[i] = -1;
+		break;
+	case 4:		/* move it elsewhere: refused, contents intact */
+		r = mmap(NULL, m->n * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (r == MAP_FAILED)
+			break;
+		if (mremap(m->p, m->n * PG, m->n * PG, MREMAP_MAYMOVE | MREMAP_FIXED, r) !=
+		    MAP_FAILED) {
+			printf("# mmap fuzz: mremap moved a heap mapping\n");
+			t->bad = 12;
+			return;
+		}
+		/*
+		 * The refused move unmapped r first; with threads, r may be
+		 * another thread's mapping by now.
+		 */
+		if (!t->proc->threaded)
+			munmap(r, m->n * PG);
+		for (i = 0; i < m->n; i++)
+			map_check(t, m, i);
+		break;
+	default:	/* touch: write where writable, check where readable */
+		for (i = first; i < first + n; i++) {
+			if (m->prot[i] & PROT_WRITE) {
+				int v = xs(seed) % 256;
+
+				m->val[i] = -1;
+				if (!fuzz_fill(t, m->p + i * PG, 1, v, false))
+					m->val[i] = v;
+			} else {
+				map_check(t, m, i);
+			}
+		}
+	}
+}
+
+static void *fuzz_thread_fn(void *arg)
+{
+	struct fuzz_thread *t = arg;
+	struct fuzz_proc *pr = t->proc;
+	struct fuzz_map maps[FUZZ_MAPS] = {};
+	int fd = pr->fd;
+	char *s = pr->s;
+	__u64 seed = t->seed, i, n, ok = 0;
+	char *buf = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (buf == MAP_FAILED) {
+		t->bad = 1;
+		return NULL;
+	}
+	for (i = 0; i < t->calls && !t->bad; i++) {
+		unsigned long cmd = cmds[xs(&seed) % ARRAY_SIZE(cmds)];
+		__u64 *w = (__u64 *)buf;
+		void *arg;
+		int j;
+
+		for (j = 0; j < 8; j++)
+			w[j] = fuzz_value(&seed);
+		if (xs(&seed) % 4 == 0) {
+			/* A mostly valid brk request, to move the break a lot. */
+			struct kmemlab_brk *req = (struct kmemlab_brk *)buf;
+
+			memset(buf, 0, 64);
+			req->flags = KMEMLAB_BRK_ADD;
+			req->incr = (int64_t)(xs(&seed) % (64 * PG)) - 32 * (int64_t)PG;
+			cmd = KMEMLAB_IOC_BRK;
+		}
+		switch (xs(&seed) % 8) {
+		case 0:
+			arg = NULL;
+			break;
+		case 1:
+			arg = (void *)(uintptr_t)fuzz_value(&seed);
+			break;
+		case 2:
+			arg = buf + 2 * PG - 8;		/* runs off the end */
+			break;
+		case 3:
+			arg = buf + 1 + xs(&seed) % 7;	/* misaligned */
+			break;
+		default:
+			arg = buf;
+		}
+		if (!ioctl(fd, cmd, arg))
+			ok++;
+		if (xs(&seed) % 64 == 0) {
+			/* Mappings too: random sizes, offsets and partial unmaps. */
+			size_t len = (xs(&seed) % 32 + 1) * PG;
+			size_t off = xs(&seed) % len & ~(PG - 1);
+			off_t at = xs(&seed) % 4 ? KMEMLAB_MMAP_CHUNK :
+				   fuzz_value(&seed) & ~(PG - 1);
+			char *c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, at);
+
+			if (c != MAP_FAILED) {
+				size_t cut = xs(&seed) % ((len - off) / PG) * PG + PG;
+
+				fuzz_fill(t, c, len, 0x22, true);
+				munmap(c + off, cut);
+				/*
+				 * With threads, an address unmapped here may be
+				 * another thread's by now: only c's own pieces.
+				 */
+				if ((!pr->threaded || off) &&
+				    mremap(c, PG, 2 * PG, MREMAP_MAYMOVE) != MAP_FAILED)
+					t->bad = 5;
+				if (pr->threaded) {
+					munmap(c, off);
+					munmap(c + off + cut, len - off - cut);
+				} else {
+					munmap(c, len);
+				}
+			}
+		}
+		if (pr->mmap_fuzz && xs(&seed) % 8 == 0)
+			mmap_fuzz_step(t, maps, &seed);
+		if (i % 997 == 0) {
+			char *b = sbrk_raw(fd, 0);
+
+			if (b && b > s)
+				fuzz_fill(t, s, b - s, 0x11, false);
+		}
+	}
+	n = i;
+	for (i = 0; i < FUZZ_MAPS; i++)
+		if (maps[i].n)
+			munmap(maps[i].p, maps[i].n * PG);
+	munmap(buf, 2 * PG);
+	__atomic_fetch_add(&t->totals->calls, n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&t->totals->ok, ok, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/* One fuzzing process: its heap, its threads; the exit status says what failed. */
+static int fuzz_process(long p, long threads, __u64 calls, int uid, gid_t gid,
+			struct fuzz_totals *totals)
+{
+	struct fuzz_thread *t = calloc(threads, sizeof(*t));
+	pthread_t *th = calloc(threads, sizeof(*th));
+	struct fuzz_proc pr = {
+		.threaded = threads > 1,
+		.guarded = threads > 1 || uid >= 0,
+		.mmap_fuzz = fuzz_env("KML_FUZZ_MMAP", 0),
+	};
+	long i;
+	int bad = 0;
+
+	if (uid >= 0 && (setgroups(1, &gid) || setgid(uid) || setuid(uid)))
+		return 2;
+	pr.fd = open_dev();
+	pr.s = reserve(pr.fd, 64 << 20);
+	if (!pr.s || !t || !th)
+		return 1;
+	if (pr.guarded) {
+		struct sigaction sa = { .sa_sigaction = fuzz_fault, .sa_flags = SA_SIGINFO };
+
+		sigaction(SIGSEGV, &sa, NULL);
+		sigaction(SIGBUS, &sa, NULL);
+	}
+	for (i = 0; i < threads; i++) {
+		t[i].proc = &pr;
+		t[i].totals = totals;
+		t[i].calls = calls / threads + (i < (long)(calls % threads));
+		/* Process 0's first thread fuzzes as the suite always has. */
+		t[i].seed = 0x9e3779b97f4a7c15ULL ^
+			    ((__u64)(p * threads + i) * 0xbf58476d1ce4e5b9ULL);
+		if (i && pthread_create(&th[i], NULL, fuzz_thread_fn, &t[i]))
+			return 3;
+	}
+	fuzz_thread_fn(&t[0]);
+	for (i = 0; i < threads; i++) {
+		if (i)
+			pthread_join(th[i], NULL);
+		if (t[i].bad && !bad)
+			bad = t[i].bad;
+	}
+	return bad;
+}
+
+/*
+ * The fuzzer gets 15 minutes: the debug kernel (KASAN, lockdep) is slow.
+ * With KML_FUZZ_UID, kmemlab needs a dev_group: when it has none, the
+ * fixture reloads it with dev_group=4242 (lib.sh's kml_reload) and back.
+ */
 FIXTURE(fuzz) {
+	int gid;
+	bool reloaded;
 };
 
 FIXTURE_SETUP(fuzz)
 {
+	FILE *f;
+
+	self->gid = -1;
+	if (fuzz_env("KML_FUZZ_UID", -1) < 0)
+		return;
+	f = fopen("/sys/module/kmemlab/parameters/dev_group", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%d", &self->gid));
+	fclose(f);
+	if (self->gid < 0) {
+		ASSERT_EQ(0, system(". ./lib.sh && kml_reload dev_group=4242"));
+		self->reloaded = true;
+		self->gid = 4242;
+	}
 }
 
 FIXTURE_TEARDOWN(fuzz)
 {
+	if (self->reloaded && system(". ./lib.sh && kml_reload dev_group=-1"))
+		TH_LOG("cannot reload kmemlab with dev_group=-1");
 }
 
 TEST_F_TIMEOUT(fuzz, ioctl_fuzz, 900)
 {
-	__u64 seed = 0x9e3779b97f4a7c15ULL, i, ok = 0;
-	long before;
-	int fd, status;
-	pid_t pid;
+	long procs = fuzz_env("KML_FUZZ_PROCS", 1), threads = fuzz_env("KML_FUZZ_THREADS", 1);
+	__u64 calls = fuzz_env("KML_FUZZ_CALLS", 100000);
+	int uid = fuzz_env("KML_FUZZ_UID", -1), status, failed = 0;
+	struct fuzz_totals *totals;
+	long before, p;
+	pid_t pids[64];
 
+	ASSERT_LE(1, procs);
+	ASSERT_GE(64, procs);
+	ASSERT_LE(1, threads);
+	totals = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, totals);
 	drain();
 	before = stat_of("free_pages");
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		char *buf = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		char *s;
-
-		fd = open_dev();
-		s = reserve(fd, 64 << 20);
-		if (!s || buf == MAP_FAILED)
-			_exit(1);
-		for (i = 0; i < 100000; i++) {
-			unsigned long cmd = cmds[xs(&seed) % ARRAY_SIZE(cmds)];
-			__u64 *w = (__u64 *)buf;
-			void *arg;
-			int j;
-
-			for (j = 0; j < 8; j++)
-				w[j] = fuzz_value(&seed);
-			if (xs(&seed) % 4 == 0) {
-				/* A mostly valid brk request, to move the break a lot. */
-				struct kmemlab_brk *req = (struct kmemlab_brk *)buf;
-
-				memset(buf, 0, 64);
-				req->flags = KMEMLAB_BRK_ADD;
-				req->incr = (int64_t)(xs(&seed) % (64 * PG)) - 32 * (int64_t)PG;
-				cmd = KMEMLAB_IOC_BRK;
-			}
-			switch (xs(&seed) % 8) {
-			case 0:
-				arg = NULL;
-				break;
-			case 1:
-				arg = (void *)(uintptr_t)fuzz_value(&seed);
-				break;
-			case 2:
-				arg = buf + 2 * PG - 8;		/* runs off the end */
-				break;
-			case 3:
-				arg = buf + 1 + xs(&seed) % 7;	/* misaligned */
-				break;
-			default:
-				arg = buf;
-			}
-			if (!ioctl(fd, cmd, arg))
-				ok++;
-			if (xs(&seed) % 64 == 0) {
-				/* Mappings too: random sizes, offsets and partial unmaps. */
-				size_t len = (xs(&seed) % 32 + 1) * PG;
-				size_t off = xs(&seed) % len & ~(PG - 1);
-				off_t at = xs(&seed) % 4 ? KMEMLAB_MMAP_CHUNK :
-					   fuzz_value(&seed) & ~(PG - 1);
-				char *c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-					       at);
-
-				if (c != MAP_FAILED) {
-					touch(c, len, 0x22);
-					munmap(c + off, xs(&seed) % ((len - off) / PG) * PG + PG);
-					if (mremap(c, PG, 2 * PG, MREMAP_MAYMOVE) != MAP_FAILED)
-						_exit(5);
-					munmap(c, len);
-				}
-			}
-			if (i % 997 == 0) {
-				char *b = sbrk_raw(fd, 0);
-
-				if (b && b > s)
-					memset(s, 0x11, b - s);
-			}
-		}
-		printf("# %llu of 100000 calls succeeded\n", (unsigned long long)ok);
-		_exit(ok ? 0 : 4);
+	for (p = 0; p < procs; p++) {
+		pids[p] = fork();
+		ASSERT_LE(0, pids[p]);
+		if (!pids[p])
+			_exit(fuzz_process(p, threads, calls / procs + (p < (long)(calls % procs)),
+					   uid, self->gid, totals));
 	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_EQ(0, status);
+	for (p = 0; p < procs; p++) {
+		ASSERT_EQ(pids[p], waitpid(pids[p], &status, 0));
+		if (status)
+			TH_LOG("process %ld: status %#x", p, status);
+		failed += status != 0;
+	}
+	printf("# %llu of %llu calls succeeded", totals->ok, totals->calls);
+	if (procs > 1 || threads > 1 || uid >= 0 || totals->map_calls)
+		printf(" (%ld processes of %ld threads, uid %d); %llu mmap calls; %llu caught",
+		       procs, threads, uid < 0 ? 0 : uid, totals->map_calls, totals->caught);
+	printf("\n");
+	fflush(stdout);		/* the harness ends this process with _exit */
+	EXPECT_EQ(0, failed);
+	EXPECT_LT(0, totals->ok);
+	EXPECT_EQ(calls, totals->calls);
 	drain();
 	EXPECT_EQ(before, stat_of("free_pages"));
 	EXPECT_TRUE(validate_ok());
+}
+
+/* make stress fuzzes longer than the 15 minutes above: KML_FUZZ_TIMEOUT seconds. */
+static void __attribute__((constructor)) fuzz_timeout(void)
+{
+	long t = fuzz_env("KML_FUZZ_TIMEOUT", 0);
+
+	if (t > 0)
+		_fuzz_ioctl_fuzz_object.timeout = t;
 }
 
 TEST_HARNESS_MAIN
