@@ -161,8 +161,9 @@ static const struct vm_operations_struct kml_vm_ops;
  * committed - owned (the pages still promised) fits the free pages, and the
  * buddy allocator keeps that many free pages for heap faults alone
  * (kml_buddy.reserve), so a granted page is always there. fork cannot be
- * refused: a child's commit is added even when it does not fit, and its
- * copies may then find the region empty.
+ * refused from ->open, so a child commits nothing for what it inherits:
+ * its copies, and its parent's once they share, may find the region
+ * empty (the kernel would have failed the fork instead).
  */
 static bool strict_commit;
 static DEFINE_SPINLOCK(kml_commit_lock);
@@ -339,18 +340,15 @@ static void free_unnamed(u32 idx)
 
 /*
  * The region page idx leaves a heap; it goes back if no other heap names
- * it. Under the page lock, as the copies of cow_page() are: a page being
- * copied keeps its sharers until the copy is made.
+ * it. Under the page lock, as cow_page() copies: a page being copied keeps
+ * its sharers until the copy is made, and the last sharer frees it only
+ * after the others have let go of its lock.
  */
 static void drop_page(u32 idx)
 {
 	struct folio *folio = page_folio(kml_index_page(idx));
 	bool last;
 
-	if (!is_shared(idx)) {	/* nobody can start sharing it meanwhile */
-		free_unnamed(idx);
-		return;
-	}
 	folio_lock(folio);
 	last = unshare(idx);
 	folio_unlock(folio);
@@ -434,28 +432,35 @@ uncharge:
 }
 
 /*
- * The page h may write at pgoff, where it names the shared page idx: its
- * own copy, or idx itself if the other sharers copied or let go first.
- * Under the page lock, as drop_page() unshares: of two sharers writing at
- * once one copies, and the last keeps the page. KML_NIL if the region is
- * empty.
+ * The page h may write at vmf's pgoff, where it names the shared page idx:
+ * its own copy, or idx itself if the other sharers copied or let go first.
+ * Under the page lock, which drop_page() and every fault mapping idx take
+ * too: of two sharers writing at once one copies and the last keeps the
+ * page, and the PTE h may have of idx goes before another heap may write
+ * idx in place. KML_NIL if the uid is at its quota or the region is empty.
  */
-static u32 cow_page(struct kml_heap *h, unsigned long pgoff, u32 idx)
+static u32 cow_page(struct kml_heap *h, struct vm_fault *vmf, u32 idx)
 {
 	struct folio *folio = page_folio(kml_index_page(idx));
 	u32 copy = idx;
 
 	folio_lock(folio);
 	if (is_shared(idx)) {
-		copy = alloc_user_page(folio_address(folio));
-		if (copy != KML_NIL) {
-			/* Replacing an entry allocates nothing. */
-			xa_store(&h->heap_pages, pgoff, xa_mk_value(copy), GFP_KERNEL_ACCOUNT);
-			/* Shared under the lock, so another heap still names it. */
-			WARN_ON_ONCE(unshare(idx));
-			h->heap_cow++;
-			atomic_long_inc(&kml_heap_stats.cow_copies);
+		/* Copies need room in the quota: fork charged the shared pages. */
+		copy = KML_NIL;
+		if (!kml_user_charge(h->heap_user, PAGE_SIZE, "copy on write")) {
+			kml_user_uncharge(h->heap_user, PAGE_SIZE);
+			copy = alloc_user_page(folio_address(folio));
 		}
+	}
+	if (copy != KML_NIL && copy != idx) {
+		/* Replacing an entry allocates nothing. */
+		xa_store(&h->heap_pages, vmf->pgoff, xa_mk_value(copy), GFP_KERNEL_ACCOUNT);
+		zap_page_range_single(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE, NULL);
+		/* Shared under the lock, so another heap still names it. */
+		WARN_ON_ONCE(unshare(idx));
+		h->heap_cow++;
+		atomic_long_inc(&kml_heap_stats.cow_copies);
 	}
 	folio_unlock(folio);
 	return copy;
@@ -523,10 +528,18 @@ static unsigned long brk_pages(const struct kml_heap *h)
 	return DIV_ROUND_UP(h->heap_brk - h->heap_start, PAGE_SIZE);
 }
 
-/* After a change nobody can refuse: h's commit follows its break and chunks. */
+/*
+ * After a shrink: h gives back what it committed beyond its break and
+ * chunks. Growth nobody could refuse (a fork's child, the transient copy
+ * of a refused mremap) commits nothing, so that it never eats into the
+ * pages promised to others.
+ */
 static void commit_sync(struct kml_heap *h)
 {
-	commit(h, brk_pages(h) + h->heap_chunk_pages - h->heap_committed, true);
+	long now = brk_pages(h) + h->heap_chunk_pages;
+
+	if (now < h->heap_committed)
+		commit(h, now - h->heap_committed, true);
 }
 
 /*
@@ -708,7 +721,7 @@ static vm_fault_t kml_vm_fault(struct vm_fault *vmf)
 	if (entry) {
 		idx = xa_to_value(entry);
 		if ((vmf->flags & FAULT_FLAG_WRITE) && is_shared(idx))
-			idx = cow_page(h, pgoff, idx);
+			idx = cow_page(h, vmf, idx);
 	} else {
 		idx = new_user_page(h, pgoff);
 	}
@@ -716,7 +729,12 @@ static vm_fault_t kml_vm_fault(struct vm_fault *vmf)
 		goto sigbus;		/* the region or the user's quota is exhausted */
 	vmf->page = kml_index_page(idx);
 	get_page(vmf->page);		/* the PTE's reference */
-	ret = 0;
+	/*
+	 * Locked until the PTE is set: a copy of this page (cow_page(),
+	 * under the same lock) then finds the PTE and unmaps it.
+	 */
+	folio_lock(page_folio(vmf->page));
+	ret = VM_FAULT_LOCKED;
 	h->heap_faults++;
 	atomic_long_inc(&kml_heap_stats.faults);
 	goto out;
@@ -741,9 +759,12 @@ static vm_fault_t kml_vm_mkwrite(struct vm_fault *vmf)
 	struct kml_area *a = vmf->vma->vm_private_data;
 	struct folio *folio = page_folio(vmf->page);
 	u32 idx = kml_page_index(vmf->page);
-	struct kml_heap *h = a->area_heap;
+	struct kml_heap *h;
 	void *entry;
 
+	if (!a)
+		return VM_FAULT_SIGBUS;
+	h = a->area_heap;
 	mutex_lock(&h->heap_lock);
 	entry = xa_load(&h->heap_pages, vmf->pgoff);
 	if (entry && xa_to_value(entry) == idx) {
@@ -753,7 +774,7 @@ static vm_fault_t kml_vm_mkwrite(struct vm_fault *vmf)
 			mutex_unlock(&h->heap_lock);
 			return VM_FAULT_LOCKED;
 		}
-		if (cow_page(h, vmf->pgoff, idx) == KML_NIL) {
+		if (cow_page(h, vmf, idx) == KML_NIL) {
 			mutex_unlock(&h->heap_lock);
 			atomic_long_inc(&kml_heap_stats.sigbus);
 			return VM_FAULT_SIGBUS;
@@ -761,7 +782,7 @@ static vm_fault_t kml_vm_mkwrite(struct vm_fault *vmf)
 	}
 	mutex_unlock(&h->heap_lock);
 	zap_page_range_single(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE, NULL);
-	return VM_FAULT_NOPAGE;
+	return VM_FAULT_NOPAGE;	/* the access faults again, and maps the heap's page */
 }
 
 /*
@@ -849,7 +870,6 @@ static void kml_vm_open(struct vm_area_struct *vma)
 	}
 	if (is_chunk(vma))
 		h->heap_chunks++;
-	commit_sync(h);
 	a->area_heap = h;
 	a->area_vma = vma;
 	area_link(h, a);
