@@ -109,24 +109,6 @@ static char *map_dev(int fd, size_t len, off_t off)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static int brk_req(int fd, unsigned int flags, uint64_t addr, int64_t incr,
-		   struct kmemlab_brk *out)
-{
-	struct kmemlab_brk r = { .addr = addr, .incr = incr, .flags = flags };
-	int ret = ioctl(fd, KMEMLAB_IOC_BRK, &r) ? -errno : 0;
-
-	if (out)
-		*out = r;
-	return ret;
-}
-
-static char *sbrk_raw(int fd, int64_t incr)
-{
-	struct kmemlab_brk r;
-
-	return brk_req(fd, KMEMLAB_BRK_ADD, 0, incr, &r) ? NULL : (char *)(uintptr_t)r.old_brk;
-}
-
 static long read_long(const char *path)
 {
 	FILE *f = fopen(path, "r");

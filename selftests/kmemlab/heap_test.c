@@ -50,24 +50,6 @@ static bool heap_of(pid_t pid, struct heap_line *h)
 	return found;
 }
 
-static int brk_req(int fd, unsigned int flags, uint64_t addr, int64_t incr,
-		   struct kmemlab_brk *out)
-{
-	struct kmemlab_brk r = { .addr = addr, .incr = incr, .flags = flags };
-	int ret = ioctl(fd, KMEMLAB_IOC_BRK, &r) ? -errno : 0;
-
-	if (out)
-		*out = r;
-	return ret;
-}
-
-static char *sbrk_raw(int fd, int64_t incr)
-{
-	struct kmemlab_brk r;
-
-	return brk_req(fd, KMEMLAB_BRK_ADD, 0, incr, &r) ? NULL : (char *)(uintptr_t)r.old_brk;
-}
-
 static int kml_brk_raw(int fd, char *addr)
 {
 	return brk_req(fd, KMEMLAB_BRK_SET, (uintptr_t)addr, 0, NULL);

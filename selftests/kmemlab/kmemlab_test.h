@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the C suites share: kmemlab's debugfs stats, slabinfo, drain and
- * validate, and a check of memory contents.
+ * validate, a check of memory contents, and the raw brk ioctl.
  */
 #ifndef KMEMLAB_TEST_H
 #define KMEMLAB_TEST_H
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include "kmemlab.h"
 
 #define KML_DEBUGFS "/sys/kernel/debug/kmemlab/"
 
@@ -90,6 +94,26 @@ static inline bool validate_ok(void)
 	if (f)
 		fclose(f);
 	return lines == 2 && good == 2;
+}
+
+/* KMEMLAB_IOC_BRK: 0 or -errno; out (if set) gets the kernel's answer. */
+static inline int brk_req(int fd, unsigned int flags, uint64_t addr, int64_t incr,
+			  struct kmemlab_brk *out)
+{
+	struct kmemlab_brk r = { .addr = addr, .incr = incr, .flags = flags };
+	int ret = ioctl(fd, KMEMLAB_IOC_BRK, &r) ? -errno : 0;
+
+	if (out)
+		*out = r;
+	return ret;
+}
+
+/* sbrk(3) on a kmemlab heap: the old break, or NULL. */
+static inline char *sbrk_raw(int fd, int64_t incr)
+{
+	struct kmemlab_brk r;
+
+	return brk_req(fd, KMEMLAB_BRK_ADD, 0, incr, &r) ? NULL : (char *)(uintptr_t)r.old_brk;
 }
 
 #endif /* KMEMLAB_TEST_H */
