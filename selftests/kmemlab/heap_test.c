@@ -544,16 +544,21 @@ TEST_F(heap, madvise_mprotect_mremap_mlock)
 
 	ASSERT_NE(NULL, p);
 	memset(p, 'x', 4 * PG);
-	EXPECT_EQ(0, madvise(p, PG, MADV_DONTNEED));
-	EXPECT_EQ('x', p[0]);
-	EXPECT_EQ(-1, madvise(p, PG, MADV_FREE));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, madvise(p, PG, MADV_WIPEONFORK));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, madvise(p, PG, MADV_REMOVE));
-	EXPECT_EQ(ENODEV, errno);
-	EXPECT_EQ(-1, madvise(p, PG, MADV_DOFORK));
-	EXPECT_EQ(EINVAL, errno);
+	if (madvise(p, PG, MADV_DONTNEED) && errno == ENOSYS) {
+		/* The debug kernel is built without CONFIG_ADVISE_SYSCALLS. */
+		ksft_print_msg("no madvise(2) in this kernel: its cases are skipped\n");
+	} else {
+		EXPECT_EQ(0, madvise(p, PG, MADV_DONTNEED));
+		EXPECT_EQ('x', p[0]);
+		EXPECT_EQ(-1, madvise(p, PG, MADV_FREE));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-1, madvise(p, PG, MADV_WIPEONFORK));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-1, madvise(p, PG, MADV_REMOVE));
+		EXPECT_EQ(ENODEV, errno);
+		EXPECT_EQ(-1, madvise(p, PG, MADV_DOFORK));
+		EXPECT_EQ(EINVAL, errno);
+	}
 	EXPECT_EQ(0, mlock(p, PG));
 	EXPECT_EQ(0, munlock(p, PG));
 	/* mprotect: read-only and back, the contents kept. */
