@@ -54,8 +54,9 @@
  *
  * Accounting. Every heap is charged to its uid (user.c): its resident pages,
  * shared ones included, against user_quota_pct (a copy on write needs the
- * uid below it), and the heap itself against user_max_heaps. Kernel memory made for a user (heaps, areas, xarray
- * nodes) is charged to its memory cgroup (GFP_KERNEL_ACCOUNT).
+ * uid below it), and the heap itself against user_max_heaps. Kernel memory
+ * made for a user (heaps, areas, xarray nodes) is charged to its memory
+ * cgroup (GFP_KERNEL_ACCOUNT).
  *
  * Locking. mm's mmap_lock -> a file's hf_lock -> heap_lock -> the xarray
  * and buddy allocator's locks. hf_lock guards the file's tree of heaps by

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include "kmemlab.h"
 
 #define KML_DEBUGFS "/sys/kernel/debug/kmemlab/"
@@ -114,6 +115,15 @@ static inline char *sbrk_raw(int fd, int64_t incr)
 	struct kmemlab_brk r;
 
 	return brk_req(fd, KMEMLAB_BRK_ADD, 0, incr, &r) ? NULL : (char *)(uintptr_t)r.old_brk;
+}
+
+/*
+ * Whether the kernel has madvise(2) at all: the debug kernel is built
+ * without CONFIG_ADVISE_SYSCALLS. A zero length is valid, and does nothing.
+ */
+static inline bool have_madvise(void)
+{
+	return madvise(NULL, 0, MADV_NORMAL) == 0;
 }
 
 #endif /* KMEMLAB_TEST_H */
