@@ -376,20 +376,19 @@ unsigned int kml_cache_size(struct kml_cache *c)
 EXPORT_SYMBOL_GPL(kml_cache_size);
 
 /*
- * Never sleeps, except for a KML_SLAB_TYPESAFE_BY_RCU cache: its empty
- * slabs go back after a grace period, which it waits for (kmem_cache_shrink
- * may sleep in every case).
+ * Process context; may sleep, as kmem_cache_shrink: every CPU's magazines
+ * are emptied on that CPU, and a KML_SLAB_TYPESAFE_BY_RCU cache's empty
+ * slabs go back after a grace period, which it waits for.
  */
 int kml_cache_shrink(struct kml_cache *c)
 {
 	struct kml_cache_geometry g;
 
+	might_sleep();
 	kml_slab_shrink(c);
 	kml_slab_geometry(c, &g);
-	if (g.flags & KML_SLAB_TYPESAFE_BY_RCU) {
-		might_sleep();
+	if (g.flags & KML_SLAB_TYPESAFE_BY_RCU)
 		kml_slab_rcu_wait(c);
-	}
 	return 0;
 }
 EXPORT_SYMBOL_GPL(kml_cache_shrink);
@@ -406,13 +405,17 @@ void kml_cache_info(struct kml_cache *c, struct kml_cache_info *info)
 	info->order = g.order;
 	info->objs_per_slab = g.objs;
 	info->colours = g.colours;
-	/* cpu_cached is read without the cache lock: never go below zero */
-	info->active_objs = st.active_objs > st.cpu_cached ? st.active_objs - st.cpu_cached : 0;
+	/* Cached in magazines is not in use. Read without the cache lock: never below zero. */
+	info->active_objs = st.active_objs > st.cpu_cached + st.depot_objs ?
+			    st.active_objs - st.cpu_cached - st.depot_objs : 0;
 	info->num_slabs = st.num_slabs;
 	info->grown = st.grown;
 	info->reaped = st.reaped;
 	info->errors = st.errors;
 	info->rcu_pending = st.rcu_pending;
+	info->magazine = g.cpu_limit;
+	info->depot_max = g.depot_max;
+	info->cached = st.cpu_cached + st.depot_objs;
 }
 EXPORT_SYMBOL_GPL(kml_cache_info);
 
@@ -717,8 +720,10 @@ static int slabinfo_row(struct kml_cache *c, void *arg)
 	kml_slab_stats(c, &st);
 	seq_printf(m, "%-17s %6lu %6lu %6u %4u %4d", g.name, st.active_objs, st.num_objs,
 		   g.size, g.objs, 1 << g.order);
-	seq_printf(m, " : tunables %4u %4u %4u", g.cpu_limit, g.cpu_batch, 0);
-	seq_printf(m, " : slabdata %6lu %6lu %6lu\n", st.active_slabs, st.num_slabs, 0ul);
+	/* As SLAB: per-CPU limit and batch, the shared (depot) size, its objects */
+	seq_printf(m, " : tunables %4u %4u %4u", g.cpu_limit, g.cpu_batch, g.depot_max);
+	seq_printf(m, " : slabdata %6lu %6lu %6lu\n", st.active_slabs, st.num_slabs,
+		   st.depot_objs);
 	return 0;
 }
 
@@ -745,8 +750,8 @@ static int geometry_show(struct seq_file *m, void *v)
 	seq_printf(m, "waste_per_slab %u\ncolours %u\ncolour_step %u\n", g.waste, g.colours,
 		   L1_CACHE_BYTES);
 	seq_printf(m, "free_link_offset %u\ntrack_offset %u\n", g.free_off, g.track_off);
-	seq_printf(m, "cpu_limit %u\ncpu_batch %u\nempty_max %u\n", g.cpu_limit, g.cpu_batch,
-		   g.empty_max);
+	seq_printf(m, "cpu_limit %u\ncpu_batch %u\ndepot_max %u\nempty_max %u\n", g.cpu_limit,
+		   g.cpu_batch, g.depot_max, g.empty_max);
 	if (g.ctor)
 		seq_printf(m, "ctor %ps\n", g.ctor);
 	else
@@ -778,6 +783,10 @@ static int cache_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "grown %lu\nreaped %lu\nerrors %lu\ndead %d\n", st.grown, st.reaped,
 		   st.errors, g.dead);
 	seq_printf(m, "rcu_pending %lu\n", st.rcu_pending);
+	seq_printf(m, "depot_objs %lu\ndepot_full %lu\ndepot_empty %lu\n", st.depot_objs,
+		   st.depot_full, st.depot_empty);
+	seq_printf(m, "depot_hits %lu\ndepot_misses %lu\nmag_swaps %lu\n", st.depot_hits,
+		   st.depot_misses, st.mag_swaps);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cache_stats);

@@ -27,6 +27,33 @@
  *                                         the slot is not exclusive: data
  *                                         behind it needs its own lock (on
  *                                         the host: a stable slot per thread).
+ *   __percpu, kml_percpu_alloc(type)      per-CPU data: one instance of
+ *   kml_percpu_free(p), kml_per_cpu(p, c) @type per possible CPU (alloc_percpu,
+ *                                         process context; NULL when out of
+ *                                         memory); kml_per_cpu is CPU @c's.
+ *   kml_for_each_cpu(cpu)                 every possible CPU.
+ *   kml_pcpu_lock_t, kml_pcpu_lock_init   the kernel's local_lock_t: the
+ *                                         member pcpu_lock of a per-CPU type.
+ *   kml_local_lock(p, flags)              locks this CPU's instance of @p
+ *                                         and returns it. No atomic
+ *                                         read-modify-write: interrupts off
+ *                                         (local_lock_irqsave); on PREEMPT_RT
+ *                                         a per-CPU spinlock_t with migration
+ *                                         off. Any context kml_lock_t is.
+ *   kml_cpu_lock(p, cpu, flags)           the same for CPU @cpu's instance,
+ *                                         only in a function kml_on_each_cpu
+ *                                         calls for @cpu.
+ *   kml_local_unlock(p, pc, flags)        unlocks @pc, which either returned.
+ *   kml_on_each_cpu(fn, arg)              calls fn(arg, cpu) once for every
+ *                                         possible CPU: on that CPU (a bound
+ *                                         worker, process context) when it
+ *                                         is online, else in the caller; CPUs
+ *                                         come and go only after it returns.
+ *                                         How work reaches another CPU's
+ *                                         data without a lock on the owner's
+ *                                         fast path. Process context, may
+ *                                         sleep, no kmemlab lock held. On the
+ *                                         host: in the caller, one by one.
  *   kml_mutex_t                           a sleeping lock, for process
  *                                         context only (the kernel's mutex).
  *   kml_lock_assert_held(l)               the caller holds lock or mutex @l:
@@ -99,6 +126,8 @@
 #include <linux/jiffies.h>
 #include <linux/sched.h>
 #include <linux/rcupdate.h>
+#include <linux/percpu.h>
+#include <linux/local_lock.h>
 
 #define kml_lock_t			spinlock_t
 #define kml_lock_init(l)		spin_lock_init(l)
@@ -130,6 +159,18 @@
 #define kml_rcu_head_t			struct rcu_head
 #define kml_call_rcu(head, fn)		call_rcu(head, fn)
 #define kml_rcu_barrier()		rcu_barrier()
+#define kml_percpu_alloc(type)		alloc_percpu(type)
+#define kml_percpu_free(p)		free_percpu(p)
+#define kml_per_cpu(p, cpu)		per_cpu_ptr(p, cpu)
+#define kml_for_each_cpu(cpu)		for_each_possible_cpu(cpu)
+#define kml_pcpu_lock_t			local_lock_t
+#define kml_pcpu_lock_init(l)		local_lock_init(l)
+#define kml_local_lock(p, flags)	\
+	({ typeof(p) p_ = (p); local_lock_irqsave(&p_->pcpu_lock, flags); this_cpu_ptr(p_); })
+#define kml_cpu_lock(p, cpu, flags)	\
+	({ typeof(p) p_ = (p); local_lock_irqsave(&p_->pcpu_lock, flags); per_cpu_ptr(p_, cpu); })
+#define kml_local_unlock(p, pc, flags)	local_unlock_irqrestore(&(p)->pcpu_lock, flags)
+void kml_on_each_cpu(void (*fn)(void *arg, unsigned int cpu), void *arg);
 
 #else
 #include "host_platform.h"	/* selftests/core/: the same contract in user space */

@@ -31,15 +31,36 @@
  * handed out again as they are. Poisoning would destroy that state, so a
  * cache with a constructor is never poisoned (as in SLUB).
  *
- * Per-CPU layer. Each CPU has one magazine of constructed objects for the
- * cache (Bonwick's magazine, kept as Linux's SLAB keeps its array_cache):
- * allocation pops from it and free pushes to it under that CPU's lock
- * only. An empty magazine is refilled with cache_cpu_batch objects and a
- * full one flushed by as many, each under one hold of the cache lock. An
- * object freed on another CPU than the one that took it simply joins the
- * freeing CPU's magazine. There is no depot: the slab lists play its part.
- * Caches with debug flags have no magazines, so that every allocation and
- * free is checked against the object's exact state (as SLUB's debug path).
+ * Per-CPU layer: magazines and a depot (Bonwick & Adams 2001). A magazine
+ * is a stack of cache_cpu_limit constructed objects. Each CPU holds two
+ * per cache, in per-CPU memory (struct kml_slab_cpu): allocation pops from
+ * the loaded one and free pushes to it, under the CPU's local lock only,
+ * which takes no atomic read-modify-write (interrupts off; a per-CPU lock
+ * on PREEMPT_RT). When the loaded magazine runs empty (or full) and the
+ * previous one is full (or empty), the two swap. Otherwise the CPU goes to
+ * the cache's depot, under its lock, and exchanges whole magazines: an
+ * empty one for a full one, a full one for an empty one. So a CPU that
+ * only frees and one that only allocates meet in the depot, passing
+ * cache_cpu_limit objects per exchange, never in the slab lists. When the
+ * depot has no full magazine, the empty one is filled with cache_cpu_batch
+ * objects from the slabs (one hold of cache_lock); when it has no empty
+ * one, a new magazine is taken from the magazine cache. The depot keeps at
+ * most cache_depot_max full magazines: beyond that, a full magazine goes
+ * back to the slabs whole and is reused empty.
+ *
+ * Another CPU's magazines (shrink, destroy, validate) are reached by
+ * running on that CPU (kml_on_each_cpu: a bound worker per CPU, process
+ * context), so the fast path needs no lock that anyone else takes.
+ * Reclaim, which may run in any context, empties the depot and the empty
+ * slabs only; what sits in the CPUs' own two magazines (at most
+ * 2 * cache_cpu_limit objects a CPU) comes back at the next shrink.
+ *
+ * Magazines are objects of the magazine cache ("kmem_magazine", id 1),
+ * which, like cache_cache, has no per-CPU layer of its own: taking one
+ * only takes that cache's lock and the buddy's, so it may be done under
+ * any lock of another cache. Caches with debug flags have no magazines
+ * either, so that every allocation and free is checked against the
+ * object's exact state (as SLUB's debug path).
  *
  * Reaping: grow when short, shrink when long. A slab whose last object
  * comes back is freed to the buddy allocator when the cache already keeps
@@ -75,9 +96,10 @@
  * Locking, outermost first: sys_mutex (which caches exist: create,
  * destroy and every walk over the table, in process context); sys_lock
  * (the table's entries, for reclaim, and the kmalloc counters); a CPU's
- * cpu_lock; cache_lock (slab lists, colours, counters, the RCU release
- * lists); then the buddy's locks. The RCU release callback takes only
- * cache_lock and the buddy's.
+ * local lock (pcpu_lock); cache_depot_lock; cache_lock (slab lists,
+ * colours, counters, the RCU release lists), the magazine cache's last;
+ * then the buddy's locks. The RCU release callback takes only cache_lock
+ * and the buddy's.
  * New slabs are taken from the buddy allocator with no slab lock held,
  * since the buddy allocator may call kml_slab_reclaim, which only ever
  * tries locks.
@@ -527,19 +549,28 @@ static noinline int bad_pointer(struct kml_cache *c, const void *obj, const void
 
 /* ---- caches ---- */
 
-static size_t desc_size(unsigned int nr_cpus)
-{
-	return sizeof(struct kml_cache) + nr_cpus * sizeof(struct kml_slab_cpu);
-}
-
 static inline unsigned int align_up(unsigned int x, unsigned int a)
 {
 	return (x + a - 1) & ~(a - 1);
 }
 
+/*
+ * Magazine sizes by object size, as SLAB's array_cache limits: about
+ * 16 KiB of objects per magazine, at least 8 and at most KML_CPU_OBJS.
+ * The depot keeps a full magazine per CPU, and at least two.
+ */
+static void cache_set_tunables(struct kml_cache *c)
+{
+	c->cache_cpu_limit = c->cache_size <= 256 ? 64 : c->cache_size <= 1024 ?
+			     32 : c->cache_size <= 4096 ? 16 : 8;
+	c->cache_cpu_batch = c->cache_cpu_limit / 2;
+	c->cache_depot_max = c->cache_sys->sys_nr_cpus < 2 ? 2 : c->cache_sys->sys_nr_cpus;
+}
+
+/* @magazines: give the cache a per-CPU layer (unless it debugs). */
 static int cache_setup(struct kml_slab_sys *sys, struct kml_cache *c,
 		       const char *name, unsigned int size, unsigned int align,
-		       unsigned int flags, void (*ctor)(void *))
+		       unsigned int flags, void (*ctor)(void *), bool magazines)
 {
 	unsigned int max = KML_PAGE_SIZE << sys->sys_buddy->max_order;
 	unsigned long best_bytes = 0, best_waste = 0;
@@ -547,7 +578,7 @@ static int cache_setup(struct kml_slab_sys *sys, struct kml_cache *c,
 
 	if (!size || size > max || (align & (align - 1)) || align > KML_PAGE_SIZE)
 		return -EINVAL;
-	memset(c, 0, desc_size(sys->sys_nr_cpus));
+	memset(c, 0, sizeof(*c));
 	for (o = 0; o < KML_CACHE_NAME - 1 && name[o]; o++)
 		c->cache_name[o] = name[o];
 	flags |= sys->sys_debug & KML_SLAB_DEBUG;
@@ -608,19 +639,21 @@ static int cache_setup(struct kml_slab_sys *sys, struct kml_cache *c,
 	if (c->cache_colours > 0xffff)
 		c->cache_colours = 0xffff;
 
-	if (!(flags & KML_SLAB_DEBUG)) {
-		c->cache_cpu_limit = c->cache_size <= 256 ? 64 : c->cache_size <= 1024 ?
-				     32 : c->cache_size <= 4096 ? 16 : 8;
-		c->cache_cpu_batch = c->cache_cpu_limit / 2;
-	}
 	c->cache_empty_max = 1;
 	kml_lock_init(&c->cache_lock);
+	kml_lock_init(&c->cache_depot_lock);
 	for (o = 0; o < 3; o++)
 		c->cache_list[o] = KML_NIL;
 	c->cache_rcu_next = KML_NIL;
 	c->cache_rcu_wait = KML_NIL;
-	for (cpu = 0; cpu < sys->sys_nr_cpus; cpu++)
-		kml_lock_init(&c->cache_cpu[cpu].cpu_lock);
+	if (!magazines || (flags & KML_SLAB_DEBUG))
+		return 0;
+	c->cache_cpu = kml_percpu_alloc(struct kml_slab_cpu);
+	if (!c->cache_cpu)
+		return -ENOMEM;
+	kml_for_each_cpu(cpu)
+		kml_pcpu_lock_init(&kml_per_cpu(c->cache_cpu, cpu)->pcpu_lock);
+	cache_set_tunables(c);
 	return 0;
 }
 
@@ -646,9 +679,17 @@ static int cache_register(struct kml_slab_sys *sys, struct kml_cache *c)
 	return 0;
 }
 
-int kml_slab_create(struct kml_slab_sys *sys, const char *name, unsigned int size,
-		    unsigned int align, unsigned int flags, void (*ctor)(void *),
-		    struct kml_cache **cp)
+/* What a descriptor owns besides its slabs; the caller frees the descriptor. */
+static void cache_release(struct kml_cache *c)
+{
+	if (c->cache_cpu)
+		kml_percpu_free(c->cache_cpu);
+	c->cache_cpu = NULL;
+}
+
+static int cache_create(struct kml_slab_sys *sys, const char *name, unsigned int size,
+			unsigned int align, unsigned int flags, void (*ctor)(void *),
+			bool magazines, struct kml_cache **cp)
 {
 	struct kml_cache *c;
 	int err;
@@ -657,18 +698,26 @@ int kml_slab_create(struct kml_slab_sys *sys, const char *name, unsigned int siz
 	c = kml_slab_alloc(sys->sys_cache_cache, 0, kml_caller());
 	if (!c)
 		return -ENOMEM;
-	err = cache_setup(sys, c, name, size, align, flags, ctor);
+	err = cache_setup(sys, c, name, size, align, flags, ctor, magazines);
 	if (!err) {
 		kml_mutex_lock(&sys->sys_mutex);
 		err = cache_register(sys, c);
 		kml_mutex_unlock(&sys->sys_mutex);
 	}
 	if (err) {
+		cache_release(c);
 		kml_slab_free(sys->sys_cache_cache, c, 0, kml_caller());
 		return err;
 	}
 	*cp = c;
 	return 0;
+}
+
+int kml_slab_create(struct kml_slab_sys *sys, const char *name, unsigned int size,
+		    unsigned int align, unsigned int flags, void (*ctor)(void *),
+		    struct kml_cache **cp)
+{
+	return cache_create(sys, name, size, align, flags, ctor, true, cp);
 }
 
 int kml_slab_for_each(struct kml_slab_sys *sys, int (*fn)(struct kml_cache *c, void *arg),
@@ -685,32 +734,272 @@ int kml_slab_for_each(struct kml_slab_sys *sys, int (*fn)(struct kml_cache *c, v
 	return ret;
 }
 
+/* ---- magazines and the depot ---- */
+
+static void *alloc_slow(struct kml_cache *c, const void *caller);
+static int free_caller(struct kml_cache *c, void *obj, unsigned int init,
+		       const void *caller);
+
 /*
- * Moves the magazine's oldest @n objects back to their slabs. With @try,
- * only if cache_lock is free at once.
+ * A new, empty magazine, or NULL. The magazine cache has no per-CPU layer:
+ * this takes its cache_lock and the buddy's locks only, so any lock of
+ * another cache may be held.
  */
-static void cpu_flush(struct kml_cache *c, struct kml_slab_cpu *cc, unsigned int n,
-		      bool try)
+static struct kml_mag *mag_new(struct kml_cache *c)
+{
+	return alloc_slow(c->cache_sys->sys_mag_cache, kml_caller());
+}
+
+static void mag_free(struct kml_cache *c, struct kml_mag *m)
+{
+	free_caller(c->cache_sys->sys_mag_cache, m, 0, kml_caller());
+}
+
+/* The first @n objects of @m back to their slabs, under cache_lock. */
+static void mag_put_objs(struct kml_cache *c, struct kml_mag *m, unsigned int n)
+{
+	unsigned int k, i;
+	u32 head;
+
+	kml_lock_assert_held(&c->cache_lock);
+	for (k = 0; k < n; k++)
+		if (obj_index(c, m->mag_objs[k], &head, &i))	/* checked on free */
+			slab_put(c, head, i, m->mag_objs[k]);
+}
+
+static void mag_empty(struct kml_cache *c, struct kml_mag *m, unsigned int n)
 {
 	unsigned long flags = 0;
-	unsigned int k;
 
-	kml_lock_assert_held(&cc->cpu_lock);
-	if (!try)
-		kml_lock(&c->cache_lock, flags);
-	else if (!kml_trylock(&c->cache_lock, flags))
+	if (!n)
 		return;
-	for (k = 0; k < n && k < cc->cpu_avail; k++) {
-		unsigned int i;
-		u32 head;
-
-		if (obj_index(c, cc->cpu_objs[k], &head, &i))	/* checked on free */
-			slab_put(c, head, i, cc->cpu_objs[k]);
-	}
+	kml_lock(&c->cache_lock, flags);
+	mag_put_objs(c, m, n);
 	kml_unlock(&c->cache_lock, flags);
-	/* Keep the most recently freed (cache-hot) objects. */
-	memmove(cc->cpu_objs, cc->cpu_objs + k, (cc->cpu_avail - k) * sizeof(void *));
-	cc->cpu_avail -= k;
+}
+
+static inline struct kml_mag *depot_pop(struct kml_mag **list, unsigned int *n)
+{
+	struct kml_mag *m = *list;
+
+	if (m) {
+		*list = m->mag_next;
+		(*n)--;
+	}
+	return m;
+}
+
+static inline void depot_push(struct kml_mag **list, unsigned int *n, struct kml_mag *m)
+{
+	m->mag_next = *list;
+	*list = m;
+	(*n)++;
+}
+
+static inline void swap_mags(struct kml_slab_cpu *cc)
+{
+	struct kml_mag *m = cc->cpu_loaded;
+	unsigned int n = cc->cpu_avail;
+
+	cc->cpu_loaded = cc->cpu_prev;
+	cc->cpu_avail = cc->cpu_prev_avail;
+	cc->cpu_prev = m;
+	cc->cpu_prev_avail = n;
+	cc->cpu_swaps++;
+}
+
+/*
+ * The loaded magazine is empty (or there is none). A full previous one is
+ * swapped in; else the depot gives a full one for the empty; else the empty
+ * one (or one from the depot, or a new one) is filled with up to
+ * cache_cpu_batch objects from the slabs. Under the CPU's local lock; the
+ * rounds now loaded: 0 when the slabs are empty too, or no magazine could
+ * be had (cpu_loaded stays NULL).
+ */
+static noinline unsigned int cpu_reload(struct kml_cache *c, struct kml_slab_cpu *cc)
+{
+	unsigned long flags = 0;
+	struct kml_mag *m;
+
+	if (cc->cpu_prev_avail) {
+		swap_mags(cc);
+		return cc->cpu_avail;
+	}
+	kml_lock(&c->cache_depot_lock, flags);
+	m = depot_pop(&c->cache_depot_full, &c->cache_depot_nfull);
+	if (m) {
+		c->cache_depot_hits++;
+		if (cc->cpu_loaded && !cc->cpu_prev)	/* empty: kept for frees */
+			cc->cpu_prev = cc->cpu_loaded;
+		else if (cc->cpu_loaded)
+			depot_push(&c->cache_depot_empty, &c->cache_depot_nempty, cc->cpu_loaded);
+		kml_unlock(&c->cache_depot_lock, flags);
+		cc->cpu_loaded = m;
+		cc->cpu_room = c->cache_cpu_limit;
+		cc->cpu_avail = c->cache_cpu_limit;
+		return cc->cpu_avail;
+	}
+	c->cache_depot_misses++;
+	if (!cc->cpu_loaded)
+		cc->cpu_loaded = depot_pop(&c->cache_depot_empty, &c->cache_depot_nempty);
+	kml_unlock(&c->cache_depot_lock, flags);
+	if (!cc->cpu_loaded)
+		cc->cpu_loaded = mag_new(c);
+	if (!cc->cpu_loaded)
+		return 0;
+	cc->cpu_room = c->cache_cpu_limit;
+	kml_lock(&c->cache_lock, flags);
+	while (cc->cpu_avail < c->cache_cpu_batch) {
+		void *obj = slab_take(c);
+
+		if (!obj)
+			break;
+		cc->cpu_loaded->mag_objs[cc->cpu_avail++] = obj;
+	}
+	c->cache_slow_allocs += cc->cpu_avail;
+	kml_unlock(&c->cache_lock, flags);
+	return cc->cpu_avail;
+}
+
+/*
+ * The loaded magazine is full (or there is none). An empty previous one is
+ * swapped in; else the previous one (full) goes to the depot, or back to
+ * the slabs whole when the depot keeps cache_depot_max already, and an
+ * empty one is loaded: from the depot, the one just emptied, or a new one.
+ * Under the CPU's local lock; false when no magazine could be had.
+ */
+static noinline bool cpu_make_room(struct kml_cache *c, struct kml_slab_cpu *cc)
+{
+	struct kml_mag *m = NULL, *spill = NULL;
+	unsigned int spilled = cc->cpu_prev_avail;
+	unsigned long flags = 0;
+
+	if (cc->cpu_prev && !cc->cpu_prev_avail) {
+		swap_mags(cc);
+		return true;
+	}
+	kml_lock(&c->cache_depot_lock, flags);
+	if (cc->cpu_prev && c->cache_depot_nfull < c->cache_depot_max)
+		depot_push(&c->cache_depot_full, &c->cache_depot_nfull, cc->cpu_prev);
+	else
+		spill = cc->cpu_prev;
+	cc->cpu_prev = NULL;
+	cc->cpu_prev_avail = 0;
+	if (!spill)
+		m = depot_pop(&c->cache_depot_empty, &c->cache_depot_nempty);
+	if (m)
+		c->cache_depot_hits++;
+	else
+		c->cache_depot_misses++;
+	kml_unlock(&c->cache_depot_lock, flags);
+	if (spill) {
+		mag_empty(c, spill, spilled);
+		m = spill;
+	} else if (!m) {
+		m = mag_new(c);
+		if (!m)
+			return false;
+	}
+	cc->cpu_prev = cc->cpu_loaded;
+	cc->cpu_prev_avail = cc->cpu_avail;
+	cc->cpu_loaded = m;
+	cc->cpu_avail = 0;
+	cc->cpu_room = c->cache_cpu_limit;
+	return true;
+}
+
+/* kml_on_each_cpu: CPU @cpu's magazines of @c back to the slabs, and freed. */
+static void cpu_drain(void *arg, unsigned int cpu)
+{
+	struct kml_cache *c = arg;
+	struct kml_slab_cpu *cc;
+	struct kml_mag *m[2];
+	unsigned long flags = 0;
+	unsigned int n[2], k;
+
+	cc = kml_cpu_lock(c->cache_cpu, cpu, flags);
+	m[0] = cc->cpu_loaded;
+	n[0] = cc->cpu_avail;
+	m[1] = cc->cpu_prev;
+	n[1] = cc->cpu_prev_avail;
+	cc->cpu_loaded = NULL;
+	cc->cpu_prev = NULL;
+	cc->cpu_avail = 0;
+	cc->cpu_prev_avail = 0;
+	cc->cpu_room = 0;
+	kml_local_unlock(c->cache_cpu, cc, flags);
+	for (k = 0; k < 2; k++) {
+		if (!m[k])
+			continue;
+		mag_empty(c, m[k], n[k]);
+		mag_free(c, m[k]);
+	}
+}
+
+/* Whether any CPU may hold a magazine of @c (a racy look, for shrink). */
+static bool cpus_hold_magazines(struct kml_cache *c)
+{
+	unsigned int cpu;
+
+	kml_for_each_cpu(cpu)
+		if (KML_READ(kml_per_cpu(c->cache_cpu, cpu)->cpu_loaded))
+			return true;
+	return false;
+}
+
+/* The depot's full magazines become empty ones: the objects go back to the slabs. */
+static void depot_empty_locked(struct kml_cache *c)
+{
+	struct kml_mag *m;
+
+	kml_lock_assert_held(&c->cache_depot_lock);
+	while ((m = depot_pop(&c->cache_depot_full, &c->cache_depot_nfull))) {
+		mag_put_objs(c, m, c->cache_cpu_limit);
+		depot_push(&c->cache_depot_empty, &c->cache_depot_nempty, m);
+	}
+}
+
+/*
+ * The depot's full magazines back to the slabs. With @try (reclaim, which
+ * may run under any lock) only if both locks are free at once, and the
+ * magazines stay in the depot, empty; else they go to the magazine cache.
+ * Each lock is taken and dropped in one branch, so that every path through
+ * the function holds the same locks (sparse checks it).
+ */
+static void depot_drain(struct kml_cache *c, bool try)
+{
+	struct kml_mag *full, *empty, *m;
+	unsigned long flags = 0, flags2 = 0;
+
+	if (try) {
+		if (kml_trylock(&c->cache_depot_lock, flags)) {
+			if (kml_trylock(&c->cache_lock, flags2)) {
+				depot_empty_locked(c);
+				kml_unlock(&c->cache_lock, flags2);
+			}
+			kml_unlock(&c->cache_depot_lock, flags);
+		}
+		return;
+	}
+	kml_lock(&c->cache_depot_lock, flags);
+	full = c->cache_depot_full;
+	empty = c->cache_depot_empty;
+	c->cache_depot_full = NULL;
+	c->cache_depot_empty = NULL;
+	c->cache_depot_nfull = 0;
+	c->cache_depot_nempty = 0;
+	kml_unlock(&c->cache_depot_lock, flags);
+	while (full) {
+		m = full;
+		full = m->mag_next;
+		mag_empty(c, m, c->cache_cpu_limit);
+		mag_free(c, m);
+	}
+	while (empty) {
+		m = empty;
+		empty = m->mag_next;
+		mag_free(c, m);
+	}
 }
 
 /* Frees every empty slab; returns the pages freed. */
@@ -727,35 +1016,28 @@ static unsigned long free_empty_slabs(struct kml_cache *c)
 }
 
 /*
- * @try: take no lock that is not free at once (reclaim may run under any).
- * Each lock is taken and dropped in one branch, so that every path through
- * the function holds the same locks (sparse checks it).
+ * @try: reclaim, which may run in any context and under any lock: take no
+ * lock that is not free at once, and leave the CPUs' own magazines alone.
+ * Else process context: every CPU's magazines come back too.
  */
 static unsigned long shrink(struct kml_cache *c, bool try)
 {
 	unsigned long flags = 0, pages = 0;
-	unsigned int cpu;
 
-	for (cpu = 0; cpu < c->cache_sys->sys_nr_cpus; cpu++) {
-		struct kml_slab_cpu *cc = &c->cache_cpu[cpu];
-
-		if (!KML_READ(cc->cpu_avail))
-			continue;
-		if (!try) {
-			kml_lock(&cc->cpu_lock, flags);
-			cpu_flush(c, cc, cc->cpu_avail, false);
-			kml_unlock(&cc->cpu_lock, flags);
-		} else if (kml_trylock(&cc->cpu_lock, flags)) {
-			cpu_flush(c, cc, cc->cpu_avail, true);
-			kml_unlock(&cc->cpu_lock, flags);
-		}
+	if (c->cache_cpu) {
+		if (!try && cpus_hold_magazines(c))
+			kml_on_each_cpu(cpu_drain, c);
+		depot_drain(c, try);
+		/* and the slabs of the magazines that went (not counted as @c's) */
+		if (!try)
+			shrink(c->cache_sys->sys_mag_cache, false);
 	}
 	if (!try) {
 		kml_lock(&c->cache_lock, flags);
-		pages = free_empty_slabs(c);
+		pages += free_empty_slabs(c);
 		kml_unlock(&c->cache_lock, flags);
 	} else if (kml_trylock(&c->cache_lock, flags)) {
-		pages = free_empty_slabs(c);
+		pages += free_empty_slabs(c);
 		kml_unlock(&c->cache_lock, flags);
 	}
 	return pages;
@@ -826,16 +1108,11 @@ static void report_live(struct kml_cache *c)
 	c->cache_errors += c->cache_active - n;	/* the unnamed ones */
 }
 
-int kml_slab_destroy(struct kml_cache *c)
+static int cache_destroy(struct kml_cache *c)
 {
-	struct kml_slab_sys *sys;
+	struct kml_slab_sys *sys = c->cache_sys;
 	unsigned long flags = 0, live;
 
-	if (!c)
-		return 0;
-	sys = c->cache_sys;
-	if (c == sys->sys_cache_cache)
-		return -EBUSY;
 	shrink(c, false);
 	kml_slab_rcu_wait(c);
 	kml_lock(&c->cache_lock, flags);
@@ -854,8 +1131,19 @@ int kml_slab_destroy(struct kml_cache *c)
 	sys->sys_caches[c->cache_id] = NULL;
 	kml_unlock(&sys->sys_lock, flags);
 	kml_mutex_unlock(&sys->sys_mutex);
+	cache_release(c);
 	kml_slab_free(sys->sys_cache_cache, c, 0, kml_caller());
 	return 0;
+}
+
+int kml_slab_destroy(struct kml_cache *c)
+{
+	if (!c)
+		return 0;
+	/* The system's own caches go only with it (kml_slab_exit). */
+	if (c == c->cache_sys->sys_cache_cache || c == c->cache_sys->sys_mag_cache)
+		return -EBUSY;
+	return cache_destroy(c);
 }
 
 /* ---- allocation and free ---- */
@@ -879,43 +1167,26 @@ static noinline void *alloc_slow(struct kml_cache *c, const void *caller)
 	}
 }
 
-/* Refills an empty magazine; false when no memory. */
-static noinline bool cpu_refill(struct kml_cache *c, struct kml_slab_cpu *cc)
-{
-	unsigned long flags = 0;
-
-	kml_lock_assert_held(&cc->cpu_lock);
-	kml_lock(&c->cache_lock, flags);
-	while (cc->cpu_avail < c->cache_cpu_batch) {
-		void *obj = slab_take(c);
-
-		if (!obj)
-			break;
-		cc->cpu_objs[cc->cpu_avail++] = obj;
-	}
-	c->cache_slow_allocs += cc->cpu_avail;
-	kml_unlock(&c->cache_lock, flags);
-	return cc->cpu_avail;
-}
-
-/* The magazine was empty or there is none: refill, grow, or go to slabs. */
+/* The loaded magazine was empty or there is none: reload, grow, or go to slabs. */
 static noinline void *alloc_miss(struct kml_cache *c, bool zero, const void *caller)
 {
 	unsigned long flags = 0;
 	void *obj = NULL;
+	bool mag;
 
-	while (c->cache_cpu_limit) {
-		struct kml_slab_cpu *cc = &c->cache_cpu[kml_cpu_get()];
+	while (c->cache_cpu) {
+		struct kml_slab_cpu *cc = kml_local_lock(c->cache_cpu, flags);
 
-		kml_lock(&cc->cpu_lock, flags);
-		if (cc->cpu_avail || cpu_refill(c, cc)) {
-			obj = cc->cpu_objs[--cc->cpu_avail];
+		if (cc->cpu_avail || cpu_reload(c, cc)) {
+			obj = cc->cpu_loaded->mag_objs[--cc->cpu_avail];
 			cc->cpu_allocs++;
 		}
-		kml_unlock(&cc->cpu_lock, flags);
-		kml_cpu_put();
+		mag = cc->cpu_loaded;
+		kml_local_unlock(c->cache_cpu, cc, flags);
 		if (obj)
 			goto out;
+		if (!mag)
+			break;		/* no memory for a magazine: straight from the slabs */
 		if (slab_grow(c) == KML_NIL)
 			return NULL;
 	}
@@ -928,21 +1199,19 @@ out:
 	return obj;
 }
 
-static inline void *alloc_caller(struct kml_cache *c, bool zero, const void *caller)
+static __always_inline void *alloc_caller(struct kml_cache *c, bool zero, const void *caller)
 {
 	struct kml_slab_cpu *cc;
 	unsigned long flags = 0;
 	void *obj = NULL;
 
-	if (likely(c->cache_cpu_limit)) {
-		cc = &c->cache_cpu[kml_cpu_get()];
-		kml_lock(&cc->cpu_lock, flags);
+	if (likely(c->cache_cpu)) {
+		cc = kml_local_lock(c->cache_cpu, flags);
 		if (likely(cc->cpu_avail)) {
-			obj = cc->cpu_objs[--cc->cpu_avail];
+			obj = cc->cpu_loaded->mag_objs[--cc->cpu_avail];
 			cc->cpu_allocs++;
 		}
-		kml_unlock(&cc->cpu_lock, flags);
-		kml_cpu_put();
+		kml_local_unlock(c->cache_cpu, cc, flags);
 		if (likely(obj && !zero))
 			return obj;
 	}
@@ -1004,14 +1273,6 @@ static noinline int free_slow(struct kml_cache *c, void *obj, u32 head, unsigned
 	return err;
 }
 
-/* The magazine is full: flush half of it, then take @obj. */
-static noinline void free_miss(struct kml_cache *c, struct kml_slab_cpu *cc, void *obj)
-{
-	cpu_flush(c, cc, c->cache_cpu_batch, false);
-	cc->cpu_objs[cc->cpu_avail++] = obj;
-	cc->cpu_frees++;
-}
-
 static noinline int magazine_double_free(struct kml_cache *c, void *obj)
 {
 	unsigned long flags = 0;
@@ -1026,37 +1287,37 @@ static noinline int magazine_double_free(struct kml_cache *c, void *obj)
  * @obj is object @i of the slab at @head of @c. @init: KML_INIT_FREE zeroes
  * it first (init_on_free), unless the cache's bytes are not ours to touch.
  */
-static inline int free_object(struct kml_cache *c, void *obj, u32 head, unsigned int i,
-			      unsigned int init, const void *caller)
+static __always_inline int free_object(struct kml_cache *c, void *obj, u32 head,
+				       unsigned int i, unsigned int init, const void *caller)
 {
 	bool wipe = unlikely(init & KML_INIT_FREE) && !obj_untouchable(c);
 	unsigned long flags = 0;
 	struct kml_slab_cpu *cc;
-	bool again;
+	bool again, kept = false;
 
-	if (unlikely(!c->cache_cpu_limit))
+	if (unlikely(!c->cache_cpu))
 		return free_slow(c, obj, head, i, wipe, caller);
 	if (wipe)
 		memset(obj, 0, c->cache_object_size);
-	cc = &c->cache_cpu[kml_cpu_get()];
-	kml_lock(&cc->cpu_lock, flags);
+	cc = kml_local_lock(c->cache_cpu, flags);
 	/* The one double free a magazine can see cheaply: the last object. */
-	again = cc->cpu_avail && cc->cpu_objs[cc->cpu_avail - 1] == obj;
-	if (likely(!again)) {
-		if (likely(cc->cpu_avail < c->cache_cpu_limit)) {
-			cc->cpu_objs[cc->cpu_avail++] = obj;
-			cc->cpu_frees++;
-		} else {
-			free_miss(c, cc, obj);
-		}
+	again = cc->cpu_avail && cc->cpu_loaded->mag_objs[cc->cpu_avail - 1] == obj;
+	if (likely(!again) &&
+	    (likely(cc->cpu_avail < cc->cpu_room) || cpu_make_room(c, cc))) {
+		cc->cpu_loaded->mag_objs[cc->cpu_avail++] = obj;
+		cc->cpu_frees++;
+		kept = true;
 	}
-	kml_unlock(&cc->cpu_lock, flags);
-	kml_cpu_put();
-	return unlikely(again) ? magazine_double_free(c, obj) : 0;
+	kml_local_unlock(c->cache_cpu, cc, flags);
+	if (likely(kept))
+		return 0;
+	if (again)
+		return magazine_double_free(c, obj);
+	return free_slow(c, obj, head, i, false, caller);	/* no magazine to be had */
 }
 
-static inline int free_caller(struct kml_cache *c, void *obj, unsigned int init,
-			      const void *caller)
+static __always_inline int free_caller(struct kml_cache *c, void *obj, unsigned int init,
+				       const void *caller)
 {
 	unsigned int i;
 	u32 head;
@@ -1305,7 +1566,6 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 {
 	struct kml_cache *boot, *self;
 	char name[KML_CACHE_NAME];
-	size_t dsize;
 	unsigned int i;
 	int err;
 
@@ -1322,11 +1582,11 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 	kml_lock_init(&sys->sys_lock);
 
 	/* cache_cache, built in borrowed memory, then moved into itself. */
-	dsize = desc_size(sys->sys_nr_cpus);
-	boot = kml_meta_zalloc(dsize);
+	boot = kml_meta_zalloc(sizeof(*boot));
 	if (!boot)
 		return -ENOMEM;
-	err = cache_setup(sys, boot, "kmem_cache", dsize, KML_CACHE_LINE, 0, NULL);
+	err = cache_setup(sys, boot, "kmem_cache", sizeof(*boot), KML_CACHE_LINE, 0, NULL,
+			  false);
 	if (err)
 		goto out_boot;
 	sys->sys_caches[0] = boot;
@@ -1335,10 +1595,16 @@ int kml_slab_init(struct kml_slab_sys *sys, struct kml_buddy *b,
 	err = -ENOMEM;
 	if (!self)
 		goto out_boot;
-	memcpy(self, boot, dsize);
+	memcpy(self, boot, sizeof(*boot));
 	sys->sys_caches[0] = self;
 	sys->sys_cache_cache = self;
 	kml_meta_free(boot);
+	err = cache_create(sys, "kmem_magazine", sizeof(struct kml_mag), 0, 0, NULL, false,
+			   &sys->sys_mag_cache);
+	if (err) {
+		kml_slab_exit(sys);
+		return err;
+	}
 
 	for (i = 0; i < NR_KMALLOC && kmalloc_sizes[i] <= kmalloc_max; i++) {
 		unsigned int sz = kmalloc_sizes[i];
@@ -1394,12 +1660,14 @@ void kml_slab_exit(struct kml_slab_sys *sys)
 	 * Every cache goes; one destroyed with live objects keeps its slabs
 	 * (reported): free them too, since the region goes.
 	 */
+	sys->sys_kmalloc[0] = NULL;	/* the magazine cache may go now */
 	for (id = KML_MAX_CACHES - 1; id > 0; id--) {
 		struct kml_cache *c = sys->sys_caches[id];
 
 		if (!c || !kml_slab_destroy(c))
 			continue;
 		free_all_slabs(c);
+		cache_release(c);
 		sys->sys_caches[id] = NULL;
 	}
 	/*
@@ -1409,10 +1677,10 @@ void kml_slab_exit(struct kml_slab_sys *sys)
 	 */
 	cc = sys->sys_cache_cache;
 	shrink(cc, false);
-	copy = kml_meta_zalloc(desc_size(sys->sys_nr_cpus));
+	copy = kml_meta_zalloc(sizeof(*copy));
 	if (!copy)
 		return;		/* its slabs stay allocated: reported at unload */
-	memcpy(copy, cc, desc_size(sys->sys_nr_cpus));
+	memcpy(copy, cc, sizeof(*copy));
 	kml_lock_init(&copy->cache_lock);
 	free_all_slabs(copy);
 	kml_meta_free(copy);
@@ -1428,10 +1696,22 @@ void kml_slab_stats(struct kml_cache *c, struct kml_cache_stats *st)
 	unsigned int cpu;
 
 	memset(st, 0, sizeof(*st));
-	for (cpu = 0; cpu < c->cache_sys->sys_nr_cpus; cpu++) {
-		st->fast_allocs += KML_READ(c->cache_cpu[cpu].cpu_allocs);
-		st->fast_frees += KML_READ(c->cache_cpu[cpu].cpu_frees);
-		st->cpu_cached += KML_READ(c->cache_cpu[cpu].cpu_avail);
+	if (c->cache_cpu) {
+		kml_for_each_cpu(cpu) {
+			struct kml_slab_cpu *cc = kml_per_cpu(c->cache_cpu, cpu);
+
+			st->fast_allocs += KML_READ(cc->cpu_allocs);
+			st->fast_frees += KML_READ(cc->cpu_frees);
+			st->cpu_cached += KML_READ(cc->cpu_avail) + KML_READ(cc->cpu_prev_avail);
+			st->mag_swaps += KML_READ(cc->cpu_swaps);
+		}
+		kml_lock(&c->cache_depot_lock, flags);
+		st->depot_full = c->cache_depot_nfull;
+		st->depot_empty = c->cache_depot_nempty;
+		st->depot_objs = st->depot_full * c->cache_cpu_limit;
+		st->depot_hits = c->cache_depot_hits;
+		st->depot_misses = c->cache_depot_misses;
+		kml_unlock(&c->cache_depot_lock, flags);
 	}
 	kml_lock(&c->cache_lock, flags);
 	st->full = c->cache_nr[KML_SLABS_FULL];
@@ -1465,6 +1745,7 @@ void kml_slab_geometry(struct kml_cache *c, struct kml_cache_geometry *g)
 	g->track_off = c->cache_track_off;
 	g->cpu_limit = c->cache_cpu_limit;
 	g->cpu_batch = c->cache_cpu_batch;
+	g->depot_max = c->cache_depot_max;
 	g->empty_max = c->cache_empty_max;
 	g->flags = c->cache_flags;
 	g->ctor = c->cache_ctor;
@@ -1557,29 +1838,84 @@ static void validate_rcu(struct kml_validation *v, struct kml_cache *c)
 		kml_violation(v, "slabs wait for a grace period but none is queued");
 }
 
+/* Magazine @m of @c holds @n objects; @where names it in reports. */
+static void validate_mag(struct kml_validation *v, struct kml_cache *c, struct kml_mag *m,
+			 unsigned int n, const char *where, unsigned int cpu)
+{
+	unsigned int k, i;
+	u32 head;
+
+	if (!obj_index(c->cache_sys->sys_mag_cache, m, &head, &i)) {
+		kml_violation(v, "%s %u: %p is not a magazine", where, cpu, m);
+		return;
+	}
+	if (n > c->cache_cpu_limit) {
+		kml_violation(v, "%s %u: a magazine holds %u of %u", where, cpu, n,
+			      c->cache_cpu_limit);
+		return;
+	}
+	for (k = 0; k < n; k++)
+		if (!obj_index(c, m->mag_objs[k], &head, &i))
+			kml_violation(v, "%s %u: a magazine holds a foreign %p", where, cpu,
+				      m->mag_objs[k]);
+}
+
+struct validate_cpu {
+	struct kml_cache *c;
+	struct kml_validation *v;
+};
+
+/* kml_on_each_cpu: CPU @cpu's two magazines. */
+static void validate_cpu(void *arg, unsigned int cpu)
+{
+	struct validate_cpu *vc = arg;
+	struct kml_cache *c = vc->c;
+	struct kml_slab_cpu *cc;
+	unsigned long flags = 0;
+
+	cc = kml_cpu_lock(c->cache_cpu, cpu, flags);
+	if (cc->cpu_loaded)
+		validate_mag(vc->v, c, cc->cpu_loaded, cc->cpu_avail, "cpu", cpu);
+	else if (cc->cpu_avail || cc->cpu_room || cc->cpu_prev)
+		kml_violation(vc->v, "cpu %u: %u objects, room %u, a previous one, none loaded",
+			      cpu, cc->cpu_avail, cc->cpu_room);
+	if (cc->cpu_prev)
+		validate_mag(vc->v, c, cc->cpu_prev, cc->cpu_prev_avail, "cpu", cpu);
+	if (cc->cpu_prev_avail && cc->cpu_prev_avail != c->cache_cpu_limit)
+		kml_violation(vc->v, "cpu %u: the previous magazine holds %u, neither 0 nor %u",
+			      cpu, cc->cpu_prev_avail, c->cache_cpu_limit);
+	kml_local_unlock(c->cache_cpu, cc, flags);
+}
+
+static void validate_depot(struct kml_validation *v, struct kml_cache *c)
+{
+	unsigned long flags = 0;
+	unsigned int n = 0, e = 0;
+	struct kml_mag *m;
+
+	kml_lock(&c->cache_depot_lock, flags);
+	for (m = c->cache_depot_full; m && n <= c->cache_depot_nfull; m = m->mag_next, n++)
+		validate_mag(v, c, m, c->cache_cpu_limit, "depot full", n);
+	for (m = c->cache_depot_empty; m && e <= c->cache_depot_nempty; m = m->mag_next, e++)
+		validate_mag(v, c, m, 0, "depot empty", e);
+	if (n != c->cache_depot_nfull || e != c->cache_depot_nempty)
+		kml_violation(v, "depot: %u full and %u empty magazines counted, %u and %u linked",
+			      c->cache_depot_nfull, c->cache_depot_nempty, n, e);
+	if (n > c->cache_depot_max)
+		kml_violation(v, "depot: %u full magazines, at most %u", n, c->cache_depot_max);
+	kml_unlock(&c->cache_depot_lock, flags);
+}
+
 unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx)
 {
 	struct kml_validation v = { .pr = pr, .ctx = ctx, .who = c->cache_name };
+	struct validate_cpu vc = { .c = c, .v = &v };
 	unsigned long flags = 0, inuse = 0;
-	unsigned int cpu, k;
 	int l;
 
-	for (cpu = 0; cpu < c->cache_sys->sys_nr_cpus; cpu++) {
-		struct kml_slab_cpu *cc = &c->cache_cpu[cpu];
-
-		kml_lock(&cc->cpu_lock, flags);
-		if (cc->cpu_avail > c->cache_cpu_limit)
-			kml_violation(&v, "cpu %u magazine holds %u of %u", cpu, cc->cpu_avail,
-				      c->cache_cpu_limit);
-		for (k = 0; k < cc->cpu_avail && k < KML_CPU_OBJS; k++) {
-			u32 head;
-			unsigned int i;
-
-			if (!obj_index(c, cc->cpu_objs[k], &head, &i))
-				kml_violation(&v, "cpu %u magazine holds a foreign %p",
-					      cpu, cc->cpu_objs[k]);
-		}
-		kml_unlock(&cc->cpu_lock, flags);
+	if (c->cache_cpu) {
+		kml_on_each_cpu(validate_cpu, &vc);
+		validate_depot(&v, c);
 	}
 
 	kml_lock(&c->cache_lock, flags);

@@ -46,14 +46,33 @@ struct kml_track {
 	int tr_pid;
 };
 
-/* One CPU's magazine: objects ready to hand out, constructed. */
+/*
+ * A magazine (Bonwick): a stack of constructed objects, exchanged whole
+ * between a CPU and its cache's depot. An object of the system's magazine
+ * cache. In the depot it is full (cache_cpu_limit rounds) or empty.
+ */
+struct kml_mag {
+	struct kml_mag *mag_next;	/* on a depot list */
+	void *mag_objs[KML_CPU_OBJS];
+};
+
+/*
+ * One CPU's magazines of a cache, in per-CPU memory, under its local lock:
+ * cpu_loaded serves allocations and takes frees; cpu_prev is full or
+ * empty (Bonwick's previous magazine), so that a CPU swinging between
+ * allocating and freeing swaps the two and does not reach the depot.
+ * cpu_prev is set only when cpu_loaded is.
+ */
 struct kml_slab_cpu {
-	kml_lock_t cpu_lock;
-	unsigned int cpu_avail;
-	unsigned long cpu_allocs;	/* served from the magazine */
-	unsigned long cpu_frees;	/* taken into the magazine */
-	void *cpu_objs[KML_CPU_OBJS];
-} KML_CACHELINE;
+	kml_pcpu_lock_t pcpu_lock;
+	unsigned int cpu_avail;		/* rounds in cpu_loaded */
+	unsigned int cpu_room;		/* cpu_loaded's capacity; 0 without one */
+	unsigned int cpu_prev_avail;	/* rounds in cpu_prev: 0 or cpu_room */
+	struct kml_mag *cpu_loaded, *cpu_prev;
+	unsigned long cpu_allocs;	/* served from the magazines */
+	unsigned long cpu_frees;	/* taken into the magazines */
+	unsigned long cpu_swaps;	/* loaded and previous exchanged */
+};
 
 struct kml_slab_sys;
 
@@ -70,13 +89,21 @@ struct kml_cache {
 	u32 cache_recip;		/* ceil(2^32 / cache_size): offset -> index */
 	unsigned int cache_track_off;	/* two struct kml_track, or 0 */
 	unsigned int cache_colours;	/* colour offsets 0..colours-1 lines */
-	unsigned int cache_cpu_limit;	/* magazine size, 0 without one */
-	unsigned int cache_cpu_batch;	/* objects moved per refill/flush */
+	unsigned int cache_cpu_limit;	/* magazine size, 0 without a per-CPU layer */
+	unsigned int cache_cpu_batch;	/* objects per refill from the slabs */
+	unsigned int cache_depot_max;	/* full magazines the depot keeps */
 	unsigned int cache_empty_max;	/* empty slabs kept before reaping */
 	void (*cache_ctor)(void *obj);
 	struct kml_slab_sys *cache_sys;
 	bool cache_dead;		/* destroyed while objects lived */
 	kml_rcu_head_t cache_rcu_head;	/* KML_SLAB_TYPESAFE_BY_RCU: the release batch */
+	struct kml_slab_cpu __percpu *cache_cpu;	/* NULL without magazines */
+
+	kml_lock_t cache_depot_lock;	/* the depot: the five below */
+	struct kml_mag *cache_depot_full, *cache_depot_empty;
+	unsigned int cache_depot_nfull, cache_depot_nempty;
+	unsigned long cache_depot_hits;	/* a full or empty magazine was there */
+	unsigned long cache_depot_misses;	/* none was: the slabs or a new one */
 
 	kml_lock_t cache_lock;		/* everything below */
 	unsigned int cache_colour_next;
@@ -95,8 +122,6 @@ struct kml_cache {
 	u32 cache_rcu_next, cache_rcu_wait;
 	unsigned long cache_rcu_slabs;	/* on both lists */
 	bool cache_rcu_busy;
-
-	struct kml_slab_cpu cache_cpu[];	/* nr_cpus of them */
 };
 
 enum { KML_SLABS_FULL, KML_SLABS_PARTIAL, KML_SLABS_EMPTY };
@@ -118,6 +143,7 @@ struct kml_slab_sys {
 	kml_lock_t sys_lock;		/* sys_caches, and the counters below */
 	struct kml_cache *sys_caches[KML_MAX_CACHES];	/* by cache_id */
 	struct kml_cache *sys_cache_cache;	/* describes itself, id 0 */
+	struct kml_cache *sys_mag_cache;	/* magazines, id 1; no per-CPU layer */
 	struct kml_cache *sys_kmalloc[20];	/* general caches by index */
 	unsigned long sys_large_allocs, sys_large_frees;
 	unsigned long sys_bad_frees;	/* pointers kmemlab did not hand out */
@@ -157,9 +183,11 @@ void *kml_slab_alloc(struct kml_cache *c, unsigned int init, const void *caller)
 /* @init: KML_INIT_FREE. 0, or -EINVAL after reporting a misuse (nothing changes). */
 int kml_slab_free(struct kml_cache *c, void *obj, unsigned int init, const void *caller);
 /*
- * Drains the magazines and frees every empty slab; returns their pages. A
- * KML_SLAB_TYPESAFE_BY_RCU cache's pages go back only after a grace period
- * (kml_slab_rcu_wait waits for them). Never sleeps.
+ * Empties every CPU's magazines and the depot, and frees every empty slab;
+ * returns their pages. A KML_SLAB_TYPESAFE_BY_RCU cache's pages go back
+ * only after a grace period (kml_slab_rcu_wait waits for them). Process
+ * context, no kmemlab lock held: it may sleep (kml_on_each_cpu), as
+ * kmem_cache_shrink.
  */
 unsigned long kml_slab_shrink(struct kml_cache *c);
 /*
@@ -167,8 +195,12 @@ unsigned long kml_slab_shrink(struct kml_cache *c);
  * buddy allocator (kml_rcu_barrier); at once for other caches. May sleep.
  */
 void kml_slab_rcu_wait(struct kml_cache *c);
-/* Every cache whose locks are free at once; the buddy's reclaim hook. */
+/*
+ * The buddy's reclaim hook, any context: every cache whose locks are free
+ * at once gives back its depot's objects and its empty slabs.
+ */
 void kml_slab_reclaim(void *sys);
+/* Checks @c whole, its CPUs' magazines included; process context, may sleep. */
 unsigned long kml_slab_validate(struct kml_cache *c, kml_print_fn pr, void *ctx);
 
 /* @init: KML_INIT_* (kml_slab_alloc's and kml_slab_free's) */
@@ -200,6 +232,9 @@ struct kml_cache_stats {
 	unsigned long fast_allocs, fast_frees, slow_allocs, slow_frees;
 	unsigned long grown, reaped, cpu_cached, errors;
 	unsigned long rcu_pending;	/* slabs waiting for a grace period */
+	/* the depot: objects in its full magazines, its magazines, hits, misses */
+	unsigned long depot_objs, depot_full, depot_empty, depot_hits, depot_misses;
+	unsigned long mag_swaps;	/* a CPU's two magazines exchanged */
 };
 
 void kml_slab_stats(struct kml_cache *c, struct kml_cache_stats *st);
@@ -209,7 +244,7 @@ struct kml_cache_geometry {
 	const char *name;		/* lives as long as the cache */
 	unsigned int id;		/* its index in the cache table */
 	unsigned int object_size, size, align, order, objs, waste, colours;
-	unsigned int free_off, track_off, cpu_limit, cpu_batch, empty_max, flags;
+	unsigned int free_off, track_off, cpu_limit, cpu_batch, depot_max, empty_max, flags;
 	void (*ctor)(void *obj);
 	bool dead;			/* destroyed while objects lived */
 };

@@ -150,6 +150,15 @@ struct kml_cache_info {
 	unsigned long active_objs;	/* handed out and not freed */
 	unsigned long num_slabs, grown, reaped, errors;
 	unsigned long rcu_pending;	/* empty slabs waiting for a grace period */
+	/*
+	 * The per-CPU layer: objects per magazine (0: none, a debug cache),
+	 * full magazines the depot keeps, and the free objects held in CPUs'
+	 * magazines and the depot now (not in active_objs). A CPU keeps at
+	 * most two magazines, so at most (2 * CPUs + depot_max) * magazine
+	 * free objects stay out of the slabs.
+	 */
+	unsigned int magazine, depot_max;
+	unsigned long cached;
 };
 
 void kml_cache_info(struct kml_cache *c, struct kml_cache_info *info);

@@ -602,12 +602,24 @@ static int check_typesafe(void)
 	struct kml_cache *c = kml_kmem_cache_create("test_typesafe", sizeof(struct typed), 0,
 						    SLAB_TYPESAFE_BY_RCU, typed_ctor);
 	struct kml_cache_info info;
-	struct typed *objs[40], *o, *p = NULL;
+	struct typed **objs, *o, *p = NULL;
 	unsigned long reaped;
-	int err = 0, i;
+	int err = 0, i, n;
 
 	if (!c)
 		return -ENOMEM;
+	/*
+	 * Enough frees that two slabs empty even if every object the CPUs'
+	 * magazines and the depot keep is in a slab of its own.
+	 */
+	kml_cache_info(c, &info);
+	n = ((2 * num_possible_cpus() + info.depot_max) * info.magazine + 2) *
+	    info.objs_per_slab;
+	objs = kmalloc_array(n, sizeof(*objs), GFP_KERNEL);
+	if (!objs) {
+		kml_cache_destroy(c);
+		return -ENOMEM;
+	}
 	migrate_disable();
 	o = kml_cache_alloc(c, GFP_KERNEL);
 	if (o) {
@@ -621,21 +633,22 @@ static int check_typesafe(void)
 			   p, o, p ? p->key : -1);
 	if (p)
 		kml_cache_free(c, p);
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < n; i++) {
 		objs[i] = kml_cache_alloc(c, GFP_KERNEL);
 		if (!objs[i])
 			break;
 	}
-	if (i < 40) {
+	if (i < n) {
 		while (i--)
 			kml_cache_free(c, objs[i]);
+		kfree(objs);
 		kml_cache_destroy(c);
 		return -ENOMEM;
 	}
 	kml_cache_info(c, &info);
 	reaped = info.reaped;
 	rcu_read_lock();
-	for (i = 0; i < 40; i++)	/* empty slabs beyond the one kept are released */
+	for (i = 0; i < n; i++)	/* empty slabs beyond the one kept are released */
 		kml_cache_free(c, objs[i]);
 	kml_cache_info(c, &info);
 	if (!err && !info.rcu_pending)
@@ -652,6 +665,7 @@ static int check_typesafe(void)
 	if (!err && (info.rcu_pending || info.reaped == reaped))
 		err = FAIL("typesafe: after the grace period %lu slabs wait, %lu reaped\n",
 			   info.rcu_pending, info.reaped - reaped);
+	kfree(objs);
 	kml_cache_destroy(c);
 	return err;
 }

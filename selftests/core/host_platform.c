@@ -21,6 +21,19 @@ unsigned int kml_host_nr_cpus(void)
 	return HOST_CPUS;
 }
 
+void *kml_host_percpu_alloc(size_t size)
+{
+	return calloc(HOST_CPUS, size);
+}
+
+void kml_on_each_cpu(void (*fn)(void *arg, unsigned int cpu), void *arg)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < HOST_CPUS; cpu++)
+		fn(arg, cpu);
+}
+
 /* Deferred calls, newest first; taken whole by a grace period. */
 static kml_rcu_head_t *rcu_queue;
 

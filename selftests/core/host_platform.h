@@ -81,6 +81,29 @@ unsigned int kml_host_nr_cpus(void);
 #define kml_cpu_put()			do { } while (0)
 #define kml_nr_cpus()			kml_host_nr_cpus()
 
+/*
+ * Per-CPU data: an array of one instance per slot. The local lock is a
+ * real lock on the host, since threads share slots; it costs what the
+ * kernel's interrupt toggling costs in instructions (a compare-and-swap
+ * and a store), and a remote call takes the slot's lock in the caller.
+ */
+#define __percpu
+#define kml_pcpu_lock_t			struct kml_host_lock
+#define kml_pcpu_lock_init(l)		kml_lock_init(l)
+void *kml_host_percpu_alloc(size_t size);
+#define kml_percpu_alloc(type)		((type *)kml_host_percpu_alloc(sizeof(type)))
+#define kml_percpu_free(p)		free(p)
+#define kml_per_cpu(p, cpu)		(&(p)[cpu])
+#define kml_for_each_cpu(cpu)		\
+	for (unsigned int i_ = 0; i_ < kml_nr_cpus() && ((cpu) = i_, 1); i_++)
+#define kml_cpu_lock(p, cpu, flags)	\
+	({ __typeof__(p) pc_ = kml_per_cpu(p, cpu); (void)(flags); \
+	   kml_lock_acquire(&pc_->pcpu_lock); pc_; })
+#define kml_local_lock(p, flags)	kml_cpu_lock(p, kml_cpu_get(), flags)
+#define kml_local_unlock(p, pc, flags)	\
+	do { (void)(flags); kml_lock_release(&(pc)->pcpu_lock); } while (0)
+void kml_on_each_cpu(void (*fn)(void *arg, unsigned int cpu), void *arg);
+
 static inline u16 kml_cmpxchg16(u16 *p, u16 old, u16 new)
 {
 	__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_ACQ_REL,

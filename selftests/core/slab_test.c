@@ -340,6 +340,7 @@ TEST_F(slab, global_debug_flags_apply_to_kmalloc)
 TEST_F(slab, reclaim_when_the_buddy_runs_short)
 {
 	struct kml_cache *c = create(&self->sys, "r", 512, 0, 0, NULL);
+	struct kml_cache_stats st;
 	void *objs[2048];
 	u32 pages[NPAGES];
 	unsigned int i, n = 0, got;
@@ -358,10 +359,99 @@ TEST_F(slab, reclaim_when_the_buddy_runs_short)
 		pages[n++] = got;
 	kml_buddy_drain(&self->b);
 	EXPECT_EQ(0, c->cache_list[KML_SLABS_EMPTY] == KML_NIL ? 0 : 1);
+	/* The depot gave its objects back; only this CPU's two magazines hold any. */
+	kml_slab_stats(c, &st);
+	EXPECT_EQ(0, st.depot_objs);
+	EXPECT_LT(0, st.depot_empty);
+	EXPECT_EQ(st.cpu_cached, c->cache_active);
 	EXPECT_EQ(0, check(c));
 	for (i = 0; i < n; i++)
 		kml_buddy_free(&self->b, pages[i], 0, KML_KIND_TEST);
 	EXPECT_EQ(0, kml_slab_destroy(c));
+}
+
+/* The host's CPU slot of this thread: what a test moves between "CPUs". */
+static void on_cpu(unsigned int cpu)
+{
+	kml_host_slot = cpu;
+}
+
+/* Objects an allocating CPU takes from the slabs, a freeing CPU gives back. */
+static void produce_consume(struct kml_cache *c, void **objs, unsigned int n)
+{
+	unsigned int i;
+
+	on_cpu(0);
+	for (i = 0; i < n; i++)
+		objs[i] = kml_slab_alloc(c, 0, NULL);
+	on_cpu(1);
+	for (i = 0; i < n; i++)
+		if (objs[i])
+			kml_slab_free(c, objs[i], 0, NULL);
+}
+
+TEST_F(slab, producer_and_consumer_meet_in_the_depot)
+{
+	struct kml_cache *c = create(&self->sys, "pc", 64, 0, 0, NULL);
+	struct kml_cache_stats before, after;
+	unsigned int round, n;
+	void *objs[256];
+
+	ASSERT_NE(NULL, c);
+	n = 4 * c->cache_cpu_limit;
+	ASSERT_GE(ARRAY_SIZE(objs), n);
+	for (round = 0; round < 3; round++)	/* until the magazines are there */
+		produce_consume(c, objs, n);
+	kml_slab_stats(c, &before);
+	for (round = 0; round < 100; round++) {
+		produce_consume(c, objs, n);
+		kml_slab_stats(c, &after);
+		ASSERT_GE(c->cache_depot_max, after.depot_full);
+	}
+	/* Every object went from the freeing CPU to the allocating one whole. */
+	EXPECT_EQ(before.slow_allocs, after.slow_allocs);
+	EXPECT_EQ(before.grown, after.grown);
+	EXPECT_LE(before.depot_hits + 100 * 2 * (n / c->cache_cpu_limit - 2), after.depot_hits);
+	EXPECT_EQ(0, check(c));
+	/* Shrink gives back every object and every magazine. */
+	kml_slab_shrink(c);
+	kml_slab_stats(c, &after);
+	EXPECT_EQ(0, after.active_objs);
+	EXPECT_EQ(0, after.cpu_cached + after.depot_objs + after.depot_full + after.depot_empty);
+	EXPECT_EQ(0, self->sys.sys_mag_cache->cache_active);
+	EXPECT_EQ(0, kml_slab_destroy(c));
+	on_cpu(0);
+}
+
+TEST_F(slab, magazines_and_depot_hold_a_bounded_amount)
+{
+	struct kml_cache *c = create(&self->sys, "bound", 256, 0, 0, NULL);
+	static void *objs[6000];
+	struct kml_cache_stats st;
+	unsigned int cpu, i;
+
+	ASSERT_NE(NULL, c);
+	produce_consume(c, objs, ARRAY_SIZE(objs));
+	kml_slab_stats(c, &st);
+	EXPECT_GE(2 * c->cache_cpu_limit * kml_nr_cpus(), st.cpu_cached);
+	EXPECT_EQ(c->cache_depot_max, st.depot_full);
+	EXPECT_EQ(st.depot_full * c->cache_cpu_limit, st.depot_objs);
+	EXPECT_EQ(st.cpu_cached + st.depot_objs, c->cache_active);
+	EXPECT_EQ(0, check(c));
+	/* Each CPU frees another's objects, in turn: nothing is lost or doubled. */
+	for (cpu = 0; cpu < kml_nr_cpus(); cpu++) {
+		on_cpu(cpu);
+		for (i = 0; i < ARRAY_SIZE(objs); i++)
+			ASSERT_NE(NULL, objs[i] = kml_slab_alloc(c, 0, NULL));
+		on_cpu((cpu + 1) % kml_nr_cpus());
+		for (i = 0; i < ARRAY_SIZE(objs); i++)
+			ASSERT_EQ(0, kml_slab_free(c, objs[i], 0, NULL));
+	}
+	EXPECT_EQ(0, check(c));
+	kml_slab_shrink(c);
+	EXPECT_EQ(0, c->cache_active);
+	EXPECT_EQ(0, kml_slab_destroy(c));
+	on_cpu(0);
 }
 
 static bool all_bytes(const void *p, int v, size_t n)
@@ -380,6 +470,16 @@ static unsigned long rcu_pending(struct kml_cache *c)
 
 	kml_slab_stats(c, &st);
 	return st.rcu_pending;
+}
+
+/* Free pages, counting those of magazines, which come and go with traffic. */
+static unsigned long free_pages(struct kml_slab_sys *sys)
+{
+	struct kml_cache *m = sys->sys_mag_cache;
+
+	kml_buddy_drain(sys->sys_buddy);
+	return kml_buddy_free_pages(sys->sys_buddy) +
+	       ((m->cache_nr[0] + m->cache_nr[1] + m->cache_nr[2]) << m->cache_order);
 }
 
 /* The tag of @p's page (the head of an order-0 slab), whatever its state. */
@@ -431,13 +531,13 @@ TEST_F(slab, typesafe_by_rcu_slabs_wait_for_a_grace_period)
 		ASSERT_NE(NULL, b[i] = kml_slab_alloc(c, 0, NULL));
 	busy = slab_tag(&self->sys, a[0]);
 	kml_buddy_drain(&self->b);
-	free0 = kml_buddy_free_pages(&self->b);
+	free0 = free_pages(&self->sys);
 	for (i = 0; i < per; i++)
 		kml_slab_free(c, a[i], 0, NULL);
 	EXPECT_EQ(1, kml_slab_shrink(c));	/* a's slab: released ... */
 	EXPECT_EQ(1, rcu_pending(c));
 	kml_buddy_drain(&self->b);
-	EXPECT_EQ(free0, kml_buddy_free_pages(&self->b));	/* ... not yet back */
+	EXPECT_EQ(free0, free_pages(&self->sys));	/* ... not yet back */
 	EXPECT_EQ(busy, slab_tag(&self->sys, a[0]));
 	EXPECT_EQ(0, check(c));
 	/* A pointer into the waiting slab is no object. */
@@ -454,12 +554,12 @@ TEST_F(slab, typesafe_by_rcu_slabs_wait_for_a_grace_period)
 	EXPECT_EQ(1, kml_host_grace_period());
 	EXPECT_EQ(1, rcu_pending(c));
 	kml_buddy_drain(&self->b);
-	EXPECT_EQ(free0 + 1, kml_buddy_free_pages(&self->b));
+	EXPECT_EQ(free0 + 1, free_pages(&self->sys));
 	EXPECT_EQ(0, check(c));
 	EXPECT_EQ(1, kml_host_grace_period());
 	EXPECT_EQ(0, rcu_pending(c));
 	kml_buddy_drain(&self->b);
-	EXPECT_EQ(free0 + 2, kml_buddy_free_pages(&self->b));
+	EXPECT_EQ(free0 + 2, free_pages(&self->sys));
 	EXPECT_EQ(0, kml_host_grace_period());	/* nothing left queued */
 	EXPECT_EQ(2, c->cache_reaped);
 	EXPECT_EQ(0, check(c));
