@@ -399,6 +399,10 @@ static u32 alloc_user_page(const void *copy)
 
 	if (idx == KML_NIL && release_held())
 		idx = kml_buddy_alloc(&kml_buddy, 0, KML_KIND_USER);
+	if (idx == KML_NIL) {		/* free pages on other CPUs' lists */
+		kml_buddy_drain(&kml_buddy);
+		idx = kml_buddy_alloc(&kml_buddy, 0, KML_KIND_USER);
+	}
 	if (idx == KML_NIL)
 		return KML_NIL;
 	own(1);

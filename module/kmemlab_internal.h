@@ -36,7 +36,11 @@ extern struct kml_gfp_stats kml_gfp_stats;
 bool kml_gfp_begin(gfp_t gfp, const char *what, const void *caller);
 bool kml_want_init_on_alloc(gfp_t gfp);
 bool kml_want_init_on_free(void);
-/* After a failed attempt: true when the caller should try again (NOFAIL). */
+/*
+ * After a failed attempt: true when the caller should try again: once for
+ * a gfp that may sleep, after every CPU's free pages went back to the free
+ * lists; then for as long as __GFP_NOFAIL wants.
+ */
 bool kml_gfp_retry(gfp_t gfp, unsigned int *attempt, const char *what, const void *caller);
 
 int kml_region_init(unsigned int region_mb, unsigned int chunk_order);

@@ -25,15 +25,21 @@
  * block exactly one wins and the other is reported as a double free.
  *
  * Per-CPU lists. Order-0 pages are served from, and freed to, a list per
- * CPU under that CPU's lock, so single-page traffic on different CPUs does
- * not meet on the zone lock. A list is refilled with pcp_batch pages at once
- * when empty and drained by pcp_batch pages when longer than pcp_high.
- * Pages on these lists are not merged; kml_buddy_drain() gives them all
- * back, and an allocation that is about to fail drains every list (and asks
- * the owner's reclaim hook to shrink its caches) before it gives up.
+ * CPU in per-CPU memory under that CPU's local lock (interrupts off, no
+ * atomic beyond the tag's compare-and-exchange; a per-CPU lock on
+ * PREEMPT_RT), so single-page traffic on different CPUs does not meet on
+ * the zone lock. A list is refilled with pcp_batch pages at once when
+ * empty and drained by pcp_batch pages when longer than pcp_high. Pages on
+ * these lists are not merged. Only the owner touches its list: others run
+ * there (kml_on_each_cpu), so kml_buddy_drain() and validate are process
+ * context. An allocation about to fail, in any context, asks the owner's
+ * reclaim hook to shrink its caches and drains its own CPU's list before
+ * it gives up; up to pcp_high pages per other CPU stay out of its reach,
+ * as in Linux, where only direct reclaim drains every CPU's lists. The
+ * glue's callers that may sleep do that (kml_gfp_retry, heap faults).
  *
- * Locking. pcp_lock (one per CPU) nests outside zone_lock; no two pcp locks
- * are ever held together. zone_lock protects the free lists, nr_free, the
+ * Locking. A CPU's local lock nests outside zone_lock; no two are ever
+ * held together. zone_lock protects the free lists, nr_free, the
  * FREE/TAIL tags, and the counters other than the per-CPU ones. A pcp list
  * and its counters belong to its lock. Tags of allocated blocks change only
  * through the compare-and-exchange above or under the lock of the list the
@@ -143,9 +149,8 @@ int kml_buddy_init(struct kml_buddy *b, u32 npages, unsigned int max_order)
 		return -EINVAL;
 	b->npages = npages;
 	b->max_order = max_order;
-	b->nr_pcp = kml_nr_cpus();
 	b->pages = kml_meta_zalloc((size_t)npages * sizeof(struct kml_page));
-	b->pcp = kml_meta_zalloc((size_t)b->nr_pcp * sizeof(struct kml_pcp));
+	b->pcp = kml_percpu_alloc(struct kml_pcp);
 	if (!b->pages || !b->pcp) {
 		kml_buddy_destroy(b);
 		return -ENOMEM;
@@ -154,9 +159,9 @@ int kml_buddy_init(struct kml_buddy *b, u32 npages, unsigned int max_order)
 	for (i = 0; i <= KML_MAX_ORDER_LIMIT; i++)
 		b->free_head[i] = KML_NIL;
 	b->held_head = KML_NIL;
-	for (i = 0; i < b->nr_pcp; i++) {
-		kml_lock_init(&b->pcp[i].pcp_lock);
-		b->pcp[i].pcp_head = KML_NIL;
+	kml_for_each_cpu(i) {
+		kml_pcpu_lock_init(&kml_per_cpu(b->pcp, i)->pcpu_lock);
+		kml_per_cpu(b->pcp, i)->pcp_head = KML_NIL;
 	}
 	/* Linux sizes its batch from the zone; a 64 MiB region gets 16. */
 	b->pcp_batch = npages >> 10;
@@ -179,7 +184,8 @@ int kml_buddy_init(struct kml_buddy *b, u32 npages, unsigned int max_order)
 void kml_buddy_destroy(struct kml_buddy *b)
 {
 	kml_meta_free(b->pages);
-	kml_meta_free(b->pcp);
+	if (b->pcp)
+		kml_percpu_free(b->pcp);
 	b->pages = NULL;
 	b->pcp = NULL;
 }
@@ -190,7 +196,6 @@ static noinline void pcp_drain_locked(struct kml_buddy *b, struct kml_pcp *pcp,
 {
 	unsigned long flags = 0;
 
-	kml_lock_assert_held(&pcp->pcp_lock);
 	kml_lock(&b->zone_lock, flags);
 	while (n-- && pcp->pcp_count) {
 		u32 idx = pcp->pcp_head;
@@ -202,19 +207,36 @@ static noinline void pcp_drain_locked(struct kml_buddy *b, struct kml_pcp *pcp,
 	kml_unlock(&b->zone_lock, flags);
 }
 
+/* kml_on_each_cpu: CPU @cpu's list, whole. */
+static void pcp_drain_cpu(void *arg, unsigned int cpu)
+{
+	struct kml_buddy *b = arg;
+	unsigned long flags = 0;
+	struct kml_pcp *pcp;
+
+	pcp = kml_cpu_lock(b->pcp, cpu, flags);
+	if (pcp->pcp_count)
+		pcp_drain_locked(b, pcp, pcp->pcp_count);
+	kml_local_unlock(b->pcp, pcp, flags);
+}
+
+/* This CPU's list, whole; any context. */
+static void pcp_drain_local(struct kml_buddy *b)
+{
+	unsigned long flags = 0;
+	struct kml_pcp *pcp;
+
+	pcp = kml_local_lock(b->pcp, flags);
+	if (pcp->pcp_count)
+		pcp_drain_locked(b, pcp, pcp->pcp_count);
+	kml_local_unlock(b->pcp, pcp, flags);
+}
+
 void kml_buddy_drain(struct kml_buddy *b)
 {
 	unsigned long flags = 0;
-	unsigned int cpu;
 
-	for (cpu = 0; cpu < b->nr_pcp; cpu++) {
-		struct kml_pcp *pcp = &b->pcp[cpu];
-
-		kml_lock(&pcp->pcp_lock, flags);
-		if (pcp->pcp_count)
-			pcp_drain_locked(b, pcp, pcp->pcp_count);
-		kml_unlock(&pcp->pcp_lock, flags);
-	}
+	kml_on_each_cpu(pcp_drain_cpu, b);
 	kml_lock(&b->zone_lock, flags);
 	b->drains++;
 	kml_unlock(&b->zone_lock, flags);
@@ -227,7 +249,6 @@ static noinline void pcp_refill(struct kml_buddy *b, struct kml_pcp *pcp,
 	unsigned long flags = 0;
 	unsigned int n;
 
-	kml_lock_assert_held(&pcp->pcp_lock);
 	KML_DEBUG_ASSERT(!pcp->pcp_count);
 	kml_lock(&b->zone_lock, flags);
 	for (n = 0; n < want; n++) {
@@ -245,11 +266,11 @@ static noinline void pcp_refill(struct kml_buddy *b, struct kml_pcp *pcp,
 
 static inline u32 pcp_alloc(struct kml_buddy *b, enum kml_page_kind kind)
 {
-	struct kml_pcp *pcp = &b->pcp[kml_cpu_get()];
 	unsigned long flags = 0;
+	struct kml_pcp *pcp;
 	u32 idx = KML_NIL;
 
-	kml_lock(&pcp->pcp_lock, flags);
+	pcp = kml_local_lock(b->pcp, flags);
 	if (unlikely(!pcp->pcp_count))
 		pcp_refill(b, pcp, b->pcp_batch);
 	if (likely(pcp->pcp_count)) {
@@ -259,8 +280,7 @@ static inline u32 pcp_alloc(struct kml_buddy *b, enum kml_page_kind kind)
 		pcp->pcp_allocs++;
 		set_tag(b, idx, KML_TAG(KML_PG_ALLOC, kind, 0));
 	}
-	kml_unlock(&pcp->pcp_lock, flags);
-	kml_cpu_put();
+	kml_local_unlock(b->pcp, pcp, flags);
 	return idx;
 }
 
@@ -300,7 +320,7 @@ static noinline u32 alloc_slow(struct kml_buddy *b, unsigned int order,
 	}
 	if (b->reclaim)
 		b->reclaim(b->reclaim_ctx);
-	kml_buddy_drain(b);
+	pcp_drain_local(b);
 	idx = order ? zone_alloc(b, order, kind) : pcp_alloc(b, kind);
 	if (idx != KML_NIL)
 		return idx;
@@ -351,8 +371,7 @@ unsigned int kml_buddy_alloc_bulk(struct kml_buddy *b, unsigned int n,
 
 	if (into_reserve(b, n, kind))
 		return 0;
-	pcp = &b->pcp[kml_cpu_get()];
-	kml_lock(&pcp->pcp_lock, flags);
+	pcp = kml_local_lock(b->pcp, flags);
 	while (got < n) {
 		u32 idx;
 
@@ -372,8 +391,7 @@ unsigned int kml_buddy_alloc_bulk(struct kml_buddy *b, unsigned int n,
 		out[got++] = idx;
 	}
 	pcp->pcp_allocs += got;
-	kml_unlock(&pcp->pcp_lock, flags);
-	kml_cpu_put();
+	kml_local_unlock(b->pcp, pcp, flags);
 	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
 	return got;
 }
@@ -508,8 +526,7 @@ static inline int buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
 
 	if (unlikely(order != 0 || idx >= b->npages))
 		return free_slow(b, idx, order, kind, state);
-	pcp = &b->pcp[kml_cpu_get()];
-	kml_lock(&pcp->pcp_lock, flags);
+	pcp = kml_local_lock(b->pcp, flags);
 	old = kml_cmpxchg16(&pg(b, idx)->pg_tag, expect,
 			    KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0));
 	if (likely(old == expect)) {
@@ -519,8 +536,7 @@ static inline int buddy_free(struct kml_buddy *b, u32 idx, unsigned int order,
 		if (unlikely(++pcp->pcp_count > b->pcp_high))
 			pcp_drain_locked(b, pcp, b->pcp_batch);
 	}
-	kml_unlock(&pcp->pcp_lock, flags);
-	kml_cpu_put();
+	kml_local_unlock(b->pcp, pcp, flags);
 	if (unlikely(old != expect))
 		return misuse(b, idx, order, kind, old);
 	return 0;
@@ -552,8 +568,7 @@ unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
 	unsigned long flags = 0;
 	struct kml_pcp *pcp;
 
-	pcp = &b->pcp[kml_cpu_get()];
-	kml_lock(&pcp->pcp_lock, flags);
+	pcp = kml_local_lock(b->pcp, flags);
 	for (i = 0; i < n; i++) {
 		u16 old = KML_TAG(KML_PG_TAIL, 0, 0);
 
@@ -562,13 +577,13 @@ unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
 					    KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0));
 		if (unlikely(old != expect)) {
 			/* Reported outside the list lock, as kml_buddy_free does. */
-			kml_unlock(&pcp->pcp_lock, flags);
+			kml_local_unlock(b->pcp, pcp, flags);
 			if (idx[i] < b->npages)
 				misuse(b, idx[i], 0, kind, old);
 			else
 				free_slow(b, idx[i], 0, kind, KML_PG_ALLOC);
 			bad++;
-			kml_lock(&pcp->pcp_lock, flags);
+			pcp = kml_local_lock(b->pcp, flags);
 			continue;
 		}
 		pg(b, idx[i])->pg_next = pcp->pcp_head;
@@ -577,8 +592,7 @@ unsigned int kml_buddy_free_bulk(struct kml_buddy *b, const u32 *idx,
 		if (++pcp->pcp_count > b->pcp_high)
 			pcp_drain_locked(b, pcp, b->pcp_batch);
 	}
-	kml_unlock(&pcp->pcp_lock, flags);
-	kml_cpu_put();
+	kml_local_unlock(b->pcp, pcp, flags);
 	KML_DEBUG_CHECK(kml_buddy_validate(b, NULL, NULL));
 	return bad;
 }
@@ -678,8 +692,8 @@ unsigned long kml_buddy_free_pages(struct kml_buddy *b)
 
 	for (i = 0; i <= b->max_order; i++)
 		n += KML_READ(b->nr_free[i]) << i;
-	for (i = 0; i < b->nr_pcp; i++)
-		n += KML_READ(b->pcp[i].pcp_count);
+	kml_for_each_cpu(i)
+		n += KML_READ(kml_per_cpu(b->pcp, i)->pcp_count);
 	return n;
 }
 
@@ -691,10 +705,12 @@ void kml_buddy_stats(struct kml_buddy *b, struct kml_buddy_stats *st)
 	st->max_order = b->max_order;
 	st->pcp_high = b->pcp_high;
 	st->pcp_batch = b->pcp_batch;
-	for (i = 0; i < b->nr_pcp; i++) {
-		st->pcp_pages += KML_READ(b->pcp[i].pcp_count);
-		st->pcp_allocs += KML_READ(b->pcp[i].pcp_allocs);
-		st->pcp_frees += KML_READ(b->pcp[i].pcp_frees);
+	kml_for_each_cpu(i) {
+		struct kml_pcp *pcp = kml_per_cpu(b->pcp, i);
+
+		st->pcp_pages += KML_READ(pcp->pcp_count);
+		st->pcp_allocs += KML_READ(pcp->pcp_allocs);
+		st->pcp_frees += KML_READ(pcp->pcp_frees);
 	}
 	st->free_pages = st->pcp_pages;
 	for (i = 0; i <= b->max_order; i++) {
@@ -806,35 +822,48 @@ static void held_validate(struct kml_buddy *b, struct kml_validation *v)
 			      pages, pages > b->held_pages ? " or more" : "");
 }
 
+struct validate_pcp {
+	struct kml_buddy *b;
+	struct kml_validation *v;
+};
+
+/* kml_on_each_cpu: CPU @cpu's list. */
+static void validate_pcp(void *arg, unsigned int cpu)
+{
+	struct validate_pcp *vp = arg;
+	struct kml_buddy *b = vp->b;
+	unsigned long flags = 0;
+	struct kml_pcp *pcp;
+	u32 idx, n = 0;
+
+	pcp = kml_cpu_lock(b->pcp, cpu, flags);
+	for (idx = pcp->pcp_head; idx != KML_NIL && n <= pcp->pcp_count;
+	     idx = pg(b, idx)->pg_next, n++) {
+		if (idx >= b->npages) {
+			kml_violation(vp->v, "cpu %u list: link to page %u outside the region",
+				      cpu, idx);
+			break;
+		}
+		if (get_tag(b, idx) != KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0))
+			kml_violation(vp->v, "cpu %u list: page %u has tag %#x", cpu, idx,
+				      get_tag(b, idx));
+	}
+	if (n != pcp->pcp_count)
+		kml_violation(vp->v, "cpu %u list: count %u, %u pages linked", cpu,
+			      pcp->pcp_count, n);
+	kml_local_unlock(b->pcp, pcp, flags);
+}
+
 unsigned long kml_buddy_validate(struct kml_buddy *b, kml_print_fn pr, void *ctx)
 {
 	unsigned long heads[KML_MAX_ORDER_LIMIT + 1] = { 0 };
 	struct kml_validation v = { .pr = pr, .ctx = ctx, .who = "buddy" };
+	struct validate_pcp vp = { .b = b, .v = &v };
 	unsigned long flags = 0;
-	unsigned int cpu, o;
+	unsigned int o;
 	u32 idx;
 
-	for (cpu = 0; cpu < b->nr_pcp; cpu++) {
-		struct kml_pcp *pcp = &b->pcp[cpu];
-		u32 n = 0;
-
-		kml_lock(&pcp->pcp_lock, flags);
-		for (idx = pcp->pcp_head; idx != KML_NIL && n <= pcp->pcp_count;
-		     idx = pg(b, idx)->pg_next, n++) {
-			if (idx >= b->npages) {
-				kml_violation(&v, "cpu %u list: link to page %u outside the region",
-					      cpu, idx);
-				break;
-			}
-			if (get_tag(b, idx) != KML_TAG(KML_PG_PCP, KML_KIND_NONE, 0))
-				kml_violation(&v, "cpu %u list: page %u has tag %#x", cpu, idx,
-					      get_tag(b, idx));
-		}
-		if (n != pcp->pcp_count)
-			kml_violation(&v, "cpu %u list: count %u, %u pages linked", cpu,
-				      pcp->pcp_count, n);
-		kml_unlock(&pcp->pcp_lock, flags);
-	}
+	kml_on_each_cpu(validate_pcp, &vp);
 
 	kml_lock(&b->zone_lock, flags);
 	for (o = 0; o <= KML_MAX_ORDER_LIMIT; o++) {

@@ -82,14 +82,17 @@ static inline void kml_page_list_del(struct kml_page *pages, u32 *head, u32 idx)
 		pages[p->pg_next].pg_prev = p->pg_prev;
 }
 
-/* Per-CPU list of order-0 pages; its lock nests outside the zone lock. */
+/*
+ * A CPU's list of order-0 pages, in per-CPU memory, under that CPU's local
+ * lock (only that CPU takes it); the lock nests outside the zone lock.
+ */
 struct kml_pcp {
-	kml_lock_t pcp_lock;
+	kml_pcpu_lock_t pcpu_lock;
 	u32 pcp_head;
 	u32 pcp_count;
 	unsigned long pcp_allocs;	/* served from the list */
 	unsigned long pcp_frees;	/* taken onto the list */
-} KML_CACHELINE;
+};
 
 enum kml_misuse {
 	KML_BAD_OUTSIDE,	/* index outside the region */
@@ -114,8 +117,7 @@ struct kml_buddy {
 	unsigned long held_pages;
 	unsigned int pcp_high;	/* drain to pcp_batch above this */
 	unsigned int pcp_batch;	/* pages moved per refill or drain */
-	unsigned int nr_pcp;
-	struct kml_pcp *pcp;	/* nr_pcp entries */
+	struct kml_pcp __percpu *pcp;
 	struct kml_page *pages;	/* npages entries */
 	/* Called, unlocked, when an allocation is about to fail. */
 	void (*reclaim)(void *ctx);
@@ -189,7 +191,12 @@ int kml_buddy_split(struct kml_buddy *b, u32 idx, unsigned int order,
 		    enum kml_page_kind kind);
 /* Counts a misuse the caller found before it had a page index. */
 void kml_buddy_note_misuse(struct kml_buddy *b, enum kml_misuse m);
-/* Gives every per-CPU page back to the free lists. */
+/*
+ * Gives every per-CPU page back to the free lists: each CPU's on that CPU
+ * (kml_on_each_cpu). Process context, may sleep, no kmemlab lock held.
+ * An allocation about to fail, in any context, drains only its own CPU's
+ * list: a caller that may sleep drains them all and tries again.
+ */
 void kml_buddy_drain(struct kml_buddy *b);
 /* Counts free pages (free lists and per-CPU lists). */
 unsigned long kml_buddy_free_pages(struct kml_buddy *b);

@@ -139,6 +139,8 @@ static inline bool obj_untouchable(struct kml_cache *c)
  */
 static void debug_check(struct kml_slab_sys *sys, struct kml_cache *c)
 {
+	if (KML_DEBUG < 2)
+		return;
 	if (c && !KML_READ(c->cache_errors))
 		KML_DEBUG_CHECK(kml_slab_validate(c, NULL, NULL));
 	KML_DEBUG_CHECK(kml_buddy_validate(sys->sys_buddy, NULL, NULL));

@@ -97,6 +97,44 @@ TEST(exhaustion_then_drain)
 	kml_buddy_destroy(&b);
 }
 
+/*
+ * Another CPU's list is its own: an allocation about to fail drains only
+ * this CPU's (it may run where nothing may wait); kml_buddy_drain, which
+ * runs on each CPU, gives every list back.
+ */
+TEST(other_cpus_pages_come_back_by_drain)
+{
+	struct kml_buddy b;
+	unsigned int i, n = 0, theirs;
+	u32 got[64], p;
+
+	ASSERT_EQ(0, kml_buddy_init(&b, 64, 3));
+	b.pcp_batch = 8;
+	b.pcp_high = 32;
+	kml_host_slot = 1;
+	p = kml_buddy_alloc(&b, 0, KML_KIND_TEST);	/* CPU 1 takes a batch */
+	ASSERT_NE(KML_NIL, p);
+	ASSERT_EQ(0, kml_buddy_free(&b, p, 0, KML_KIND_TEST));
+	theirs = kml_per_cpu(b.pcp, 1)->pcp_count;
+	EXPECT_EQ(b.pcp_batch, theirs);
+	kml_host_slot = 0;
+	while (n < 64 && (got[n] = kml_buddy_alloc(&b, 0, KML_KIND_TEST)) != KML_NIL)
+		n++;
+	EXPECT_EQ(64 - theirs, n);
+	EXPECT_EQ(theirs, kml_buddy_free_pages(&b));
+	kml_buddy_drain(&b);
+	EXPECT_EQ(0, kml_per_cpu(b.pcp, 1)->pcp_count);
+	for (i = 0; i < theirs; i++)
+		ASSERT_NE(KML_NIL, got[n++] = kml_buddy_alloc(&b, 0, KML_KIND_TEST));
+	EXPECT_EQ(0, kml_buddy_free_pages(&b));
+	EXPECT_EQ(0, check(&b));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, kml_buddy_free(&b, got[i], 0, KML_KIND_TEST));
+	kml_buddy_drain(&b);
+	EXPECT_TRUE(kml_buddy_pristine(&b));
+	kml_buddy_destroy(&b);
+}
+
 static int reclaim_calls;
 static struct kml_buddy *reclaim_b;
 static u32 reclaim_page = KML_NIL;
