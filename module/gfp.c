@@ -77,13 +77,14 @@ bool kml_gfp_begin(gfp_t gfp, const char *what, const void *caller)
 bool kml_gfp_retry(gfp_t gfp, unsigned int *attempt, const char *what, const void *caller)
 {
 	/*
-	 * Free pages may sit on other CPUs' lists, which only a caller that
-	 * may sleep can reach (kml_buddy_drain runs on each CPU): once, as
-	 * Linux's direct reclaim drains every CPU's pages before it fails.
+	 * Free objects and pages may sit in other CPUs' magazines and lists,
+	 * which only a caller that may sleep can reach (kml_slab_drain runs on
+	 * each CPU): once, as Linux's direct reclaim drains every CPU's pages
+	 * before it fails.
 	 */
 	if (gfpflags_allow_blocking(gfp) && !*attempt) {
 		++*attempt;
-		kml_buddy_drain(&kml_buddy);
+		kml_slab_drain(&kml_slab);
 		return true;
 	}
 	if (!(gfp & __GFP_NOFAIL))

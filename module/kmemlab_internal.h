@@ -38,8 +38,8 @@ bool kml_want_init_on_alloc(gfp_t gfp);
 bool kml_want_init_on_free(void);
 /*
  * After a failed attempt: true when the caller should try again: once for
- * a gfp that may sleep, after every CPU's free pages went back to the free
- * lists; then for as long as __GFP_NOFAIL wants.
+ * a gfp that may sleep, after every CPU's magazines and free pages went
+ * back (kml_slab_drain); then for as long as __GFP_NOFAIL wants.
  */
 bool kml_gfp_retry(gfp_t gfp, unsigned int *attempt, const char *what, const void *caller);
 
@@ -82,6 +82,12 @@ size_t kml_vmalloc_size(const void *addr);
 bool kml_vmalloc_resize(const void *addr, unsigned long size, gfp_t gfp);
 
 extern struct kml_slab_sys kml_slab;
+
+/* platform.c: the workqueue of kml_on_each_cpu; what a dead CPU held. */
+int kml_platform_init(void);
+void kml_platform_exit(void);
+int kml_hotplug_init(void);
+void kml_hotplug_exit(void);
 struct dentry;
 int kml_slab_api_init(void);
 void kml_slab_debugfs_init(struct dentry *dir);

@@ -31,9 +31,12 @@ static int __init kmemlab_init(void)
 		       max_order, MAX_PAGE_ORDER);
 		return -EINVAL;
 	}
-	err = kml_region_init(region_mb, max_order);
+	err = kml_platform_init();
 	if (err)
 		return err;
+	err = kml_region_init(region_mb, max_order);
+	if (err)
+		goto out_platform;
 	err = kml_buddy_init(&kml_buddy, kml_region.npages, max_order);
 	if (err) {
 		pr_err("kmemlab: no memory for the buddy allocator's metadata\n");
@@ -42,9 +45,12 @@ static int __init kmemlab_init(void)
 	err = kml_slab_api_init();
 	if (err)
 		goto out_buddy;
-	err = kml_device_init();
+	err = kml_hotplug_init();
 	if (err)
 		goto out_slab;
+	err = kml_device_init();
+	if (err)
+		goto out_hotplug;
 	/* Last, so that no reader ever sees a layer before it is set up. */
 	err = kml_debugfs_init();
 	if (err)
@@ -63,12 +69,16 @@ out_device:
 	kml_device_exit();
 	kml_heap_exit();
 	kml_user_exit();
+out_hotplug:
+	kml_hotplug_exit();
 out_slab:
 	kml_slab_api_exit();
 out_buddy:
 	kml_buddy_destroy(&kml_buddy);
 out_region:
 	kml_region_exit();
+out_platform:
+	kml_platform_exit();
 	return err;
 }
 
@@ -83,6 +93,7 @@ static void __exit kmemlab_exit(void)
 	kml_user_exit();	/* after every file and heap dropped its account */
 	kml_slab_rcu_barrier();	/* kvfree_rcu's pending frees may be vmalloc'd */
 	kml_vmalloc_exit();
+	kml_hotplug_exit();
 	kml_slab_api_exit();
 	kml_pages_exit();
 	kml_buddy_drain(&kml_buddy);
@@ -92,6 +103,7 @@ static void __exit kmemlab_exit(void)
 		       left);
 	kml_buddy_destroy(&kml_buddy);
 	kml_region_exit();
+	kml_platform_exit();
 	pr_info("kmemlab: unloaded; region of %lu pages returned to the kernel, %lu of them were still allocated\n",
 		npages, left);
 }

@@ -849,20 +849,21 @@ unsigned long kml_slab_validate_all(struct seq_file *m)
 	return v.errors;
 }
 
-static int shrink_one(struct kml_cache *c, void *arg)
+static int rcu_wait_one(struct kml_cache *c, void *arg)
 {
-	kml_slab_shrink(c);
 	kml_slab_rcu_wait(c);	/* a type-safe cache's slabs: back after a grace period */
 	cond_resched();
 	return 0;
 }
 
 /*
- * Every magazine flushed and every empty slab freed, for debugfs drain; it
- * waits for type-safe caches' slabs and for kvfree_rcu's pending objects.
+ * Every magazine and depot emptied and every empty slab freed, for debugfs
+ * drain; it waits for type-safe caches' slabs and for kvfree_rcu's pending
+ * objects.
  */
 void kml_slab_shrink_all(void)
 {
 	kml_slab_rcu_barrier();
-	kml_slab_for_each(&kml_slab, shrink_one, NULL);
+	kml_slab_drain(&kml_slab);
+	kml_slab_for_each(&kml_slab, rcu_wait_one, NULL);
 }

@@ -164,7 +164,7 @@ static bool take_pages(struct page **pages, unsigned int n, bool zero)
 		k = min_t(unsigned int, CHUNK, n - i);
 		got = kml_buddy_alloc_bulk(&kml_buddy, k, KML_KIND_VMALLOC, idx);
 		if (!got) {
-			/* The slow path drains the per-CPU lists and reclaims. */
+			/* The slow path reclaims and drains this CPU's list. */
 			idx[0] = kml_buddy_alloc(&kml_buddy, 0, KML_KIND_VMALLOC);
 			if (idx[0] == KML_NIL) {
 				give_back_pages(pages, i);

@@ -207,10 +207,8 @@ static noinline void pcp_drain_locked(struct kml_buddy *b, struct kml_pcp *pcp,
 	kml_unlock(&b->zone_lock, flags);
 }
 
-/* kml_on_each_cpu: CPU @cpu's list, whole. */
-static void pcp_drain_cpu(void *arg, unsigned int cpu)
+void kml_buddy_drain_cpu(struct kml_buddy *b, unsigned int cpu)
 {
-	struct kml_buddy *b = arg;
 	unsigned long flags = 0;
 	struct kml_pcp *pcp;
 
@@ -218,6 +216,11 @@ static void pcp_drain_cpu(void *arg, unsigned int cpu)
 	if (pcp->pcp_count)
 		pcp_drain_locked(b, pcp, pcp->pcp_count);
 	kml_local_unlock(b->pcp, pcp, flags);
+}
+
+static void pcp_drain_cpu(void *arg, unsigned int cpu)
+{
+	kml_buddy_drain_cpu(arg, cpu);
 }
 
 /* This CPU's list, whole; any context. */

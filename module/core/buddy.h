@@ -198,6 +198,8 @@ void kml_buddy_note_misuse(struct kml_buddy *b, enum kml_misuse m);
  * list: a caller that may sleep drains them all and tries again.
  */
 void kml_buddy_drain(struct kml_buddy *b);
+/* CPU @cpu's list: in a kml_on_each_cpu callback for @cpu, or for a dead CPU. */
+void kml_buddy_drain_cpu(struct kml_buddy *b, unsigned int cpu);
 /* Counts free pages (free lists and per-CPU lists). */
 unsigned long kml_buddy_free_pages(struct kml_buddy *b);
 

@@ -42,18 +42,21 @@
  *                                         off. Any context kml_lock_t is.
  *   kml_cpu_lock(p, cpu, flags)           the same for CPU @cpu's instance,
  *                                         only in a function kml_on_each_cpu
- *                                         calls for @cpu.
+ *                                         calls for @cpu, or for a dead CPU.
  *   kml_local_unlock(p, pc, flags)        unlocks @pc, which either returned.
- *   kml_on_each_cpu(fn, arg)              calls fn(arg, cpu) once for every
- *                                         possible CPU: on that CPU (a bound
- *                                         worker, process context) when it
- *                                         is online, else in the caller; CPUs
- *                                         come and go only after it returns.
- *                                         How work reaches another CPU's
- *                                         data without a lock on the owner's
- *                                         fast path. Process context, may
- *                                         sleep, no kmemlab lock held. On the
- *                                         host: in the caller, one by one.
+ *   kml_on_each_cpu(fn, arg)              calls fn(arg, cpu) for every online
+ *                                         CPU, one at a time, on that CPU (a
+ *                                         bound worker, process context,
+ *                                         migration off): how work reaches
+ *                                         another CPU's data without a lock on
+ *                                         the owner's fast path. Process
+ *                                         context, may sleep; no spinlock and
+ *                                         no lock fn takes may be held. A CPU
+ *                                         that goes offline meanwhile may be
+ *                                         skipped: the glue empties a dead
+ *                                         CPU's data (kml_slab_cpu_dead,
+ *                                         kml_buddy_cpu_dead). On the host:
+ *                                         every slot, in the caller.
  *   kml_mutex_t                           a sleeping lock, for process
  *                                         context only (the kernel's mutex).
  *   kml_lock_assert_held(l)               the caller holds lock or mutex @l:
@@ -171,6 +174,10 @@
 	({ typeof(p) p_ = (p); local_lock_irqsave(&p_->pcpu_lock, flags); per_cpu_ptr(p_, cpu); })
 #define kml_local_unlock(p, pc, flags)	local_unlock_irqrestore(&(p)->pcpu_lock, flags)
 void kml_on_each_cpu(void (*fn)(void *arg, unsigned int cpu), void *arg);
+
+#if defined(KML_DEBUG) && KML_DEBUG >= 2
+#error "KML_DEBUG 2 validates after every call, in every context: host tests only"
+#endif
 
 #else
 #include "host_platform.h"	/* selftests/core/: the same contract in user space */

@@ -557,16 +557,23 @@ static inline unsigned int align_up(unsigned int x, unsigned int a)
 }
 
 /*
- * Magazine sizes by object size, as SLAB's array_cache limits: about
- * 16 KiB of objects per magazine, at least 8 and at most KML_CPU_OBJS.
- * The depot keeps a full magazine per CPU, and at least two.
+ * Magazine sizes by object size, as SLAB's array_cache limits: 64 objects
+ * up to 256 bytes, 32 up to 1 KiB, 16 up to a page; above, 32 KiB of
+ * objects at most, and at least one. The depot keeps a full magazine per
+ * CPU, and at least two; one for objects above a page, so that a cache of
+ * large objects holds little beyond its CPUs' own magazines (SLAB had no
+ * shared array there).
  */
 static void cache_set_tunables(struct kml_cache *c)
 {
-	c->cache_cpu_limit = c->cache_size <= 256 ? 64 : c->cache_size <= 1024 ?
-			     32 : c->cache_size <= 4096 ? 16 : 8;
-	c->cache_cpu_batch = c->cache_cpu_limit / 2;
-	c->cache_depot_max = c->cache_sys->sys_nr_cpus < 2 ? 2 : c->cache_sys->sys_nr_cpus;
+	unsigned int size = c->cache_size, cpus = c->cache_sys->sys_nr_cpus;
+
+	if (size <= KML_PAGE_SIZE)
+		c->cache_cpu_limit = size <= 256 ? 64 : size <= 1024 ? 32 : 16;
+	else
+		c->cache_cpu_limit = size >= (32u << 10) ? 1 : (32u << 10) / size;
+	c->cache_cpu_batch = c->cache_cpu_limit > 1 ? c->cache_cpu_limit / 2 : 1;
+	c->cache_depot_max = size > KML_PAGE_SIZE ? 1 : cpus < 2 ? 2 : cpus;
 }
 
 /* @magazines: give the cache a per-CPU layer (unless it debugs). */
@@ -1081,6 +1088,49 @@ void kml_slab_reclaim(void *arg)
 		if (sys->sys_caches[id])
 			shrink(sys->sys_caches[id], true);
 	kml_unlock(&sys->sys_lock, flags);
+}
+
+/* Every cache's magazines on CPU @cpu; sys_mutex held (by the caller's caller). */
+static void drain_cpu_caches(struct kml_slab_sys *sys, unsigned int cpu)
+{
+	unsigned int id;
+
+	for (id = 0; id < KML_MAX_CACHES; id++) {
+		struct kml_cache *c = sys->sys_caches[id];
+
+		if (c && c->cache_cpu)
+			cpu_drain(c, cpu);
+	}
+}
+
+/* kml_on_each_cpu: the magazines, then the free pages, of CPU @cpu. */
+static void drain_cpu(void *arg, unsigned int cpu)
+{
+	struct kml_slab_sys *sys = arg;
+
+	drain_cpu_caches(sys, cpu);
+	kml_buddy_drain_cpu(sys->sys_buddy, cpu);
+}
+
+unsigned long kml_slab_drain(struct kml_slab_sys *sys)
+{
+	unsigned long pages = 0;
+	unsigned int id;
+
+	kml_mutex_lock(&sys->sys_mutex);
+	kml_on_each_cpu(drain_cpu, sys);
+	for (id = 0; id < KML_MAX_CACHES; id++)
+		if (sys->sys_caches[id])
+			pages += shrink(sys->sys_caches[id], false);
+	kml_mutex_unlock(&sys->sys_mutex);
+	return pages;
+}
+
+void kml_slab_cpu_dead(struct kml_slab_sys *sys, unsigned int cpu)
+{
+	kml_mutex_lock(&sys->sys_mutex);
+	drain_cpu_caches(sys, cpu);
+	kml_mutex_unlock(&sys->sys_mutex);
 }
 
 #define LIVE_SHOW	16	/* live objects reported by name at destroy */
@@ -1662,11 +1712,10 @@ void kml_slab_exit(struct kml_slab_sys *sys)
 	 * Every cache goes; one destroyed with live objects keeps its slabs
 	 * (reported): free them too, since the region goes.
 	 */
-	sys->sys_kmalloc[0] = NULL;	/* the magazine cache may go now */
-	for (id = KML_MAX_CACHES - 1; id > 0; id--) {
+	for (id = KML_MAX_CACHES - 1; id > 0; id--) {	/* the magazine cache (1) last */
 		struct kml_cache *c = sys->sys_caches[id];
 
-		if (!c || !kml_slab_destroy(c))
+		if (!c || !cache_destroy(c))
 			continue;
 		free_all_slabs(c);
 		cache_release(c);
@@ -1686,6 +1735,8 @@ void kml_slab_exit(struct kml_slab_sys *sys)
 	kml_lock_init(&copy->cache_lock);
 	free_all_slabs(copy);
 	kml_meta_free(copy);
+	memset(sys->sys_kmalloc, 0, sizeof(sys->sys_kmalloc));
+	sys->sys_mag_cache = NULL;
 	sys->sys_caches[0] = NULL;
 	sys->sys_cache_cache = NULL;
 }

@@ -196,6 +196,16 @@ unsigned long kml_slab_shrink(struct kml_cache *c);
  */
 void kml_slab_rcu_wait(struct kml_cache *c);
 /*
+ * Every cache's magazines on every CPU (one kml_on_each_cpu pass, which
+ * also drains each CPU's free pages) and every depot, and every empty
+ * slab: all the free memory the slab layer and the per-CPU lists hold,
+ * back to the buddy allocator. Returns the slab pages freed. Process
+ * context, may sleep; what a caller that may sleep does before it fails.
+ */
+unsigned long kml_slab_drain(struct kml_slab_sys *sys);
+/* CPU @cpu is dead: its magazines of every cache go back. May sleep. */
+void kml_slab_cpu_dead(struct kml_slab_sys *sys, unsigned int cpu);
+/*
  * The buddy's reclaim hook, any context: every cache whose locks are free
  * at once gives back its depot's objects and its empty slabs.
  */

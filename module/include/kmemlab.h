@@ -140,8 +140,9 @@ void kml_cache_free_bulk(struct kml_cache *c, size_t nr, void **p);
 /* The object size the cache was created with (kmem_cache_size). */
 unsigned int kml_cache_size(struct kml_cache *c);
 /*
- * Never sleeps, except on a KML_SLAB_TYPESAFE_BY_RCU cache: it waits there
- * for the grace period its released slabs need (process context only).
+ * Process context; may sleep, as kmem_cache_shrink: every CPU's magazines
+ * are emptied on that CPU, and on a KML_SLAB_TYPESAFE_BY_RCU cache it
+ * waits for the grace period its released slabs need.
  */
 int kml_cache_shrink(struct kml_cache *c);
 

@@ -613,9 +613,9 @@ static int check_typesafe(void)
 	 * magazines and the depot keep is in a slab of its own.
 	 */
 	kml_cache_info(c, &info);
-	n = ((2 * num_possible_cpus() + info.depot_max) * info.magazine + 2) *
+	n = ((2 * num_online_cpus() + info.depot_max) * info.magazine + 2) *
 	    info.objs_per_slab;
-	objs = kmalloc_array(n, sizeof(*objs), GFP_KERNEL);
+	objs = kvmalloc_array(n, sizeof(*objs), GFP_KERNEL);
 	if (!objs) {
 		kml_cache_destroy(c);
 		return -ENOMEM;
@@ -641,7 +641,7 @@ static int check_typesafe(void)
 	if (i < n) {
 		while (i--)
 			kml_cache_free(c, objs[i]);
-		kfree(objs);
+		kvfree(objs);
 		kml_cache_destroy(c);
 		return -ENOMEM;
 	}
@@ -665,7 +665,7 @@ static int check_typesafe(void)
 	if (!err && (info.rcu_pending || info.reaped == reaped))
 		err = FAIL("typesafe: after the grace period %lu slabs wait, %lu reaped\n",
 			   info.rcu_pending, info.reaped - reaped);
-	kfree(objs);
+	kvfree(objs);
 	kml_cache_destroy(c);
 	return err;
 }

@@ -454,6 +454,38 @@ TEST_F(slab, magazines_and_depot_hold_a_bounded_amount)
 	on_cpu(0);
 }
 
+/* What a caller that may sleep does before it fails: everything comes back. */
+TEST_F(slab, drain_takes_back_every_cpus_magazines_and_pages)
+{
+	struct kml_cache *c = create(&self->sys, "dr", 128, 0, 0, NULL);
+	struct kml_cache_stats st;
+	static void *objs[3000];
+	unsigned int cpu;
+
+	ASSERT_NE(NULL, c);
+	for (cpu = 0; cpu < kml_nr_cpus(); cpu++) {
+		produce_consume(c, objs, ARRAY_SIZE(objs));	/* 0 allocates, 1 frees */
+		on_cpu(cpu);
+		kml_slab_free(c, kml_slab_alloc(c, 0, NULL), 0, NULL);
+		kml_buddy_free(&self->b, kml_buddy_alloc(&self->b, 0, KML_KIND_TEST), 0,
+			       KML_KIND_TEST);
+	}
+	kml_slab_stats(c, &st);
+	EXPECT_LT(0, st.cpu_cached);
+	EXPECT_LT(0, st.depot_objs);
+	on_cpu(0);
+	EXPECT_LT(0, kml_slab_drain(&self->sys));
+	kml_slab_stats(c, &st);
+	EXPECT_EQ(0, st.active_objs + st.cpu_cached + st.depot_objs + st.depot_full);
+	EXPECT_EQ(0, st.num_slabs);
+	EXPECT_EQ(0, self->sys.sys_mag_cache->cache_active);
+	/* Only the caller's list has pages: the slabs it just freed. */
+	for (cpu = 1; cpu < kml_nr_cpus(); cpu++)
+		EXPECT_EQ(0, kml_per_cpu(self->b.pcp, cpu)->pcp_count);
+	EXPECT_EQ(0, check(c));
+	EXPECT_EQ(0, kml_slab_destroy(c));
+}
+
 static bool all_bytes(const void *p, int v, size_t n)
 {
 	const unsigned char *b = p;
