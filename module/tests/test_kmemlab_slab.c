@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/completion.h>
+#include <linux/cpu.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/module.h>
@@ -808,6 +809,58 @@ out:
 	return err;
 }
 
+/* Objects through @arg's cache on the CPU this runs on (work_on_cpu). */
+static long cpu_traffic(void *arg)
+{
+	struct kml_cache *c = arg;
+	void *objs[32];
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		objs[i] = kml_cache_alloc(c, GFP_KERNEL);
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		if (objs[i])
+			kml_cache_free(c, objs[i]);
+	return 0;
+}
+
+/* A CPU that goes offline gives back what its magazines held. */
+static int check_hotplug(void)
+{
+	unsigned int cpu = cpumask_last(cpu_online_mask);
+	struct kml_cache *c = kml_cache_create("test_hotplug", 100, 0, 0, NULL);
+	struct kml_cache_info info;
+	int err = 0, ret;
+
+	if (!c)
+		return -ENOMEM;
+	work_on_cpu(cpu, cpu_traffic, c);
+	kml_cache_info(c, &info);
+	if (!info.cached)
+		err = FAIL("hotplug: cpu %u's magazines hold nothing\n", cpu);
+	ret = err ? 0 : remove_cpu(cpu);
+	if (ret)
+		err = FAIL("hotplug: cpu %u did not go offline: %d\n", cpu, ret);
+	if (!err) {
+		kml_cache_info(c, &info);
+		if (info.cached || info.active_objs)
+			err = FAIL("hotplug: cpu %u died with %lu objects cached, %lu in use\n", cpu,
+				   info.cached, info.active_objs);
+		ret = add_cpu(cpu);
+		if (ret)
+			err = FAIL("hotplug: cpu %u did not come back: %d\n", cpu, ret);
+	}
+	if (!err) {
+		work_on_cpu(cpu, cpu_traffic, c);	/* and works again */
+		kml_cache_info(c, &info);
+		if (info.active_objs || !info.cached)
+			err = FAIL("hotplug: back online, %lu objects in use, %lu cached\n",
+				   info.active_objs, info.cached);
+	}
+	kml_cache_destroy(c);
+	return err;
+}
+
 static int __init run_check(const char *name)
 {
 	if (!strcmp(name, "softirq") || !strcmp(name, "hardirq") || !strcmp(name, "rcu"))
@@ -836,6 +889,8 @@ static int __init run_check(const char *name)
 		return check_kernel_flags();
 	if (!strcmp(name, "new_misuse"))
 		return check_new_misuse();
+	if (!strcmp(name, "hotplug"))
+		return check_hotplug();
 	return FAIL("check=%s: no such check\n", name);
 }
 

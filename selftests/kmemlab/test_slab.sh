@@ -20,7 +20,7 @@ one() {
 }
 unable() { dmesg | grep -c "SLUB: Unable to allocate memory"; }
 
-plan 23
+plan 24
 kfree_before=$(kml_stat misuse_kfree)
 k64_before=$(kml_cache_stat kmalloc-64 errors)
 test_module test_kmemlab_slab
@@ -77,6 +77,12 @@ one bulk && clean
 result $? "kmem_cache_alloc_bulk: all or nothing (a full region: 0, nothing kept), validate clean"
 one typesafe && clean
 result $? "SLAB_TYPESAFE_BY_RCU: reused at once, type-stable, slabs back only after the grace period"
+if [ "$(grep -c ^processor /proc/cpuinfo)" -lt 2 ]; then
+	ok "# SKIP CPU hotplug: one CPU"
+else
+	one hotplug && clean
+	result $? "a CPU taken offline gives back its magazines; online again, it works; validate clean"
+fi
 large=$(kml_stat kmalloc_large_frees)
 bad=$(kml_stat misuse_kfree)
 one kfree_rcu && [ $(($(kml_stat kmalloc_large_frees) - large)) = 1 ] &&
