@@ -844,8 +844,8 @@ static int check_hotplug(void)
 	if (!err) {
 		kml_cache_info(c, &info);
 		if (info.cached || info.active_objs)
-			err = FAIL("hotplug: cpu %u died with %lu objects cached, %lu in use\n", cpu,
-				   info.cached, info.active_objs);
+			err = FAIL("hotplug: cpu %u died, %lu objects cached, %lu in use\n",
+				   cpu, info.cached, info.active_objs);
 		ret = add_cpu(cpu);
 		if (ret)
 			err = FAIL("hotplug: cpu %u did not come back: %d\n", cpu, ret);
