@@ -158,8 +158,13 @@ $(B)/host-bench/%: selftests/core/%.c selftests/core/host_platform.c $(CORE_SRCS
 	@mkdir -p $(B)/host-bench
 	$(CC) -g -O2 -Wall -Werror -Iselftests/core -o $@ $< selftests/core/host_platform.c $(CORE_SRCS) -lpthread
 
+# The VM part runs on the lane first, then on 6.1 and 6.12 (those not yet run).
+BENCH_LANES := $(LANE) $(filter-out $(LANE),6.1 6.12)
+
 bench: image $(B)/host-bench/bench_buddy $(B)/host-bench/bench_slab
-	@scripts/bench.sh $(LANE)
+	@for l in $(filter-out $(LANE),$(BENCH_LANES)); do \
+		$(MAKE) --no-print-directory image KERNEL=$$l || exit 1; done
+	@scripts/bench.sh $(BENCH_LANES)
 
 # The guest's /kmemlab: module, test modules, selftests, kselftest runner, tool.
 image: module extern selftests tools shim $(B)/python/.stamp

@@ -1,11 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make bench: instruction counts of the host build under callgrind, then one
-# VM boot with kmemlab next to the kernel's allocators. Prints, never asserts.
+# make bench: instruction counts of the host build under callgrind, then, on
+# each lane given (default 6.1 and 6.12; make bench passes its KERNEL first),
+# two VM boots with kmemlab next to the kernel's allocators: every benchmark
+# with 2 vCPUs, then the SMP scaling row again with 4. Prints, never asserts.
+# Each lane's initramfs must be built (make image KERNEL=LANE).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-lane=${1:-6.1}
+[ $# -gt 0 ] || set -- 6.1 6.12
 out=build/bench
 mkdir -p "$out"
 n=100000
@@ -36,7 +39,21 @@ KMEMLAB_MALLOC_BACKEND=sys LD_PRELOAD="$top/shim/libkmemlab-malloc.so" \
 ir=$(awk '/^totals:/ { print $2 }' "$out/callgrind.shim")
 awk -v ir="$ir" -v n=$n 'BEGIN { printf "  libkmemlab-malloc malloc(32) + free: %.1f instructions a pair (%d pairs)\n", ir / n, n }'
 
-echo "== in the VM (kernel $lane, init_on_alloc=0): ns per operation, best of 3 rounds each; ratio = kmemlab / kernel"
 # region_mb=256: the heap benchmark faults in 64 MiB, malloc's frag holds 100 MiB.
-scripts/vm.sh --kernel "$lane" --smp 2 --mem 2G --append init_on_alloc=0 --load 'kmemlab region_mb=256' \
-	-- kmemlab bench
+vm() {
+	scripts/vm.sh --kernel "$1" --smp "$2" --mem 2G --append init_on_alloc=0 \
+		--load 'kmemlab region_mb=256' -- kmemlab bench ${3:+"$3"}
+}
+failed=
+for lane in "$@"; do
+	echo
+	echo "== in the VM (kernel $lane, init_on_alloc=0): ns per operation, best of 3 rounds each; ratio = kmemlab / kernel"
+	echo "bench.sh: booting kernel $lane with 2 vCPUs for every benchmark (minutes under TCG)"
+	vm "$lane" 2 || failed="$failed $lane/smp2"
+	echo "bench.sh: booting kernel $lane with 4 vCPUs for the SMP scaling row"
+	vm "$lane" 4 scale || failed="$failed $lane/smp4"
+done
+if [ -n "$failed" ]; then
+	echo "bench.sh: these VM runs failed:$failed (build/vm/kernel.log has the last)" >&2
+	exit 1
+fi
