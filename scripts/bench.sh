@@ -14,6 +14,8 @@ mkdir -p "$out"
 n=100000
 
 echo "== callgrind: instructions per operation of the host build (-O2)"
+echo "   counted: the entry points and all they call; the host's per-CPU local lock is one"
+echo "   compare-and-swap and one store (the kernel's: interrupts saved, off, restored), no mutex"
 # Only the allocator's entry points (and what they call) are collected,
 # not the loop around them; the calls are one warm-up pair and n measured.
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.buddy" \
