@@ -46,13 +46,23 @@ vm() {
 	scripts/vm.sh --kernel "$1" --smp "$2" --mem 2G --append init_on_alloc=0 \
 		--load 'kmemlab region_mb=256' -- kmemlab bench ${3:+"$3"}
 }
+# How busy the host's CPUs were over one second (before a boot): under TCG
+# each vCPU is a host thread, and anything else running skews the timings,
+# the scaling row's most.
+host_busy() {
+	local a b
+	read -ra a </proc/stat; sleep 1; read -ra b </proc/stat
+	awk -v u=$((b[1] + b[2] + b[3] + b[6] + b[7] - a[1] - a[2] - a[3] - a[6] - a[7])) \
+		-v i=$((b[4] + b[5] - a[4] - a[5])) -v n="$(nproc)" \
+		'BEGIN { printf "%d host CPUs, %.0f%% busy", n, u + i ? 100 * u / (u + i) : 0 }'
+}
 failed=
 for lane in "$@"; do
 	echo
 	echo "== in the VM (kernel $lane, init_on_alloc=0): ns per operation, best of 3 rounds each; ratio = kmemlab / kernel"
-	echo "bench.sh: booting kernel $lane with 2 vCPUs for every benchmark (minutes under TCG)"
+	echo "bench.sh: booting kernel $lane with 2 vCPUs for every benchmark ($(host_busy) before)"
 	vm "$lane" 2 || failed="$failed $lane/smp2"
-	echo "bench.sh: booting kernel $lane with 4 vCPUs for the SMP scaling row"
+	echo "bench.sh: booting kernel $lane with 4 vCPUs for the SMP scaling row ($(host_busy) before)"
 	vm "$lane" 4 scale || failed="$failed $lane/smp4"
 done
 if [ -n "$failed" ]; then
