@@ -785,8 +785,8 @@ static int cache_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "rcu_pending %lu\n", st.rcu_pending);
 	seq_printf(m, "depot_objs %lu\ndepot_full %lu\ndepot_empty %lu\n", st.depot_objs,
 		   st.depot_full, st.depot_empty);
-	seq_printf(m, "depot_hits %lu\ndepot_misses %lu\nmag_swaps %lu\n", st.depot_hits,
-		   st.depot_misses, st.mag_swaps);
+	seq_printf(m, "depot_hits %lu\ndepot_misses %lu\nmag_swaps %lu\ndepot_reaped %lu\n",
+		   st.depot_hits, st.depot_misses, st.mag_swaps, st.depot_reaped);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(cache_stats);

@@ -87,7 +87,9 @@
  *   KML_PAGE_SIZE, KML_CACHE_LINE         sizes in bytes.
  *   kml_caller()                          the caller of the function that
  *                                         uses it, for owner tracking.
- *   kml_now() / kml_pid()                 a tick count and the task id, ditto.
+ *   kml_now() / kml_pid()                 a tick count and the task id, ditto;
+ *   KML_HZ                                ticks a second (on the host, the
+ *                                         tests move the clock).
  *   KML_PS                                printf conversion for a code address
  *                                         (a symbol in the kernel).
  *   kml_rcu_head_t                          storage for one deferred call,
@@ -158,6 +160,7 @@
 #define kml_caller()			__builtin_return_address(0)
 #define KML_PS				"%pS"
 #define kml_now()			((unsigned long)jiffies)
+#define KML_HZ				HZ
 #define kml_pid()			((int)current->pid)
 #define kml_rcu_head_t			struct rcu_head
 #define kml_call_rcu(head, fn)		call_rcu(head, fn)

@@ -46,7 +46,10 @@
  * objects from the slabs (one hold of cache_lock); when it has no empty
  * one, a new magazine is taken from the magazine cache. The depot keeps at
  * most cache_depot_max full magazines: beyond that, a full magazine goes
- * back to the slabs whole and is reused empty.
+ * back to the slabs whole and is reused empty. Within that, the depot
+ * keeps its working set (Bonwick): the full magazines it held unused
+ * through a whole second (its low mark over the interval) go back to the
+ * slabs, on its first visit after that second (there is no timer).
  *
  * Another CPU's magazines (shrink, destroy, validate) are reached by
  * running on that CPU (kml_on_each_cpu: a bound worker per CPU, process
@@ -559,21 +562,26 @@ static inline unsigned int align_up(unsigned int x, unsigned int a)
 /*
  * Magazine sizes by object size, as SLAB's array_cache limits: 64 objects
  * up to 256 bytes, 32 up to 1 KiB, 16 up to a page; above, 32 KiB of
- * objects at most, and at least one. The depot keeps a full magazine per
- * CPU, and at least two; one for objects above a page, so that a cache of
- * large objects holds little beyond its CPUs' own magazines (SLAB had no
- * shared array there).
+ * objects at most, and at least one. The depot may keep full magazines
+ * (objects and magazines) up to 1/64 of the region, at least one per CPU
+ * and two; what it keeps unused for a second goes back (depot_reap). One
+ * for objects above a page, so that a cache of large objects holds little
+ * beyond its CPUs' own magazines (SLAB had no shared array there).
  */
 static void cache_set_tunables(struct kml_cache *c)
 {
-	unsigned int size = c->cache_size, cpus = c->cache_sys->sys_nr_cpus;
+	unsigned int size = c->cache_size, cpus = c->cache_sys->sys_nr_cpus, max;
+	unsigned long share = (unsigned long)c->cache_sys->sys_buddy->npages * KML_PAGE_SIZE / 64;
 
 	if (size <= KML_PAGE_SIZE)
 		c->cache_cpu_limit = size <= 256 ? 64 : size <= 1024 ? 32 : 16;
 	else
 		c->cache_cpu_limit = size >= (32u << 10) ? 1 : (32u << 10) / size;
 	c->cache_cpu_batch = c->cache_cpu_limit > 1 ? c->cache_cpu_limit / 2 : 1;
-	c->cache_depot_max = size > KML_PAGE_SIZE ? 1 : cpus < 2 ? 2 : cpus;
+	max = share / ((unsigned long)c->cache_cpu_limit * size + sizeof(struct kml_mag));
+	if (max < cpus)
+		max = cpus;
+	c->cache_depot_max = size > KML_PAGE_SIZE ? 1 : max < 2 ? 2 : max;
 }
 
 /* @magazines: give the cache a per-CPU layer (unless it debugs). */
@@ -805,6 +813,61 @@ static inline void depot_push(struct kml_mag **list, unsigned int *n, struct kml
 	(*n)++;
 }
 
+#define DEPOT_REAP_TICKS	KML_HZ	/* Bonwick's working-set interval: a second */
+
+/*
+ * Bonwick's working set, reaped lazily (there is no timer: on the depot's
+ * next visit once an interval has passed): the full magazines the depot
+ * kept through the whole interval, its fewest since the last reap, were
+ * not needed and come off, to go back to the slabs. Depot lock held;
+ * returns them linked through mag_next.
+ */
+static struct kml_mag *depot_reap(struct kml_cache *c)
+{
+	struct kml_mag *list = NULL, *m;
+	unsigned int n;
+
+	kml_lock_assert_held(&c->cache_depot_lock);
+	if (kml_now() - c->cache_depot_reaped_at < DEPOT_REAP_TICKS)
+		return NULL;
+	for (n = c->cache_depot_min; n; n--) {
+		m = depot_pop(&c->cache_depot_full, &c->cache_depot_nfull);
+		if (!m)
+			break;
+		m->mag_next = list;
+		list = m;
+		c->cache_depot_reaps++;
+	}
+	c->cache_depot_min = c->cache_depot_nfull;
+	c->cache_depot_reaped_at = kml_now();
+	return list;
+}
+
+/* A full magazine left the depot for a CPU: the working set's low mark. */
+static inline void depot_took_full(struct kml_cache *c)
+{
+	if (c->cache_depot_nfull < c->cache_depot_min)
+		c->cache_depot_min = c->cache_depot_nfull;
+}
+
+/*
+ * Reaped magazines back to the slabs; the first is kept (empty) in *@keep
+ * if it is NULL, the rest go to the magazine cache. No depot lock held.
+ */
+static void reaped_put(struct kml_cache *c, struct kml_mag *list, struct kml_mag **keep)
+{
+	while (list) {
+		struct kml_mag *m = list;
+
+		list = m->mag_next;
+		mag_empty(c, m, c->cache_cpu_limit);
+		if (keep && !*keep)
+			*keep = m;
+		else
+			mag_free(c, m);
+	}
+}
+
 static inline void swap_mags(struct kml_slab_cpu *cc)
 {
 	struct kml_mag *m = cc->cpu_loaded;
@@ -827,22 +890,25 @@ static inline void swap_mags(struct kml_slab_cpu *cc)
  */
 static noinline unsigned int cpu_reload(struct kml_cache *c, struct kml_slab_cpu *cc)
 {
+	struct kml_mag *m, *reaped;
 	unsigned long flags = 0;
-	struct kml_mag *m;
 
 	if (cc->cpu_prev_avail) {
 		swap_mags(cc);
 		return cc->cpu_avail;
 	}
 	kml_lock(&c->cache_depot_lock, flags);
+	reaped = depot_reap(c);
 	m = depot_pop(&c->cache_depot_full, &c->cache_depot_nfull);
 	if (m) {
+		depot_took_full(c);
 		c->cache_depot_hits++;
 		if (cc->cpu_loaded && !cc->cpu_prev)	/* empty: kept for frees */
 			cc->cpu_prev = cc->cpu_loaded;
 		else if (cc->cpu_loaded)
 			depot_push(&c->cache_depot_empty, &c->cache_depot_nempty, cc->cpu_loaded);
 		kml_unlock(&c->cache_depot_lock, flags);
+		reaped_put(c, reaped, NULL);
 		cc->cpu_loaded = m;
 		cc->cpu_room = c->cache_cpu_limit;
 		cc->cpu_avail = c->cache_cpu_limit;
@@ -852,6 +918,7 @@ static noinline unsigned int cpu_reload(struct kml_cache *c, struct kml_slab_cpu
 	if (!cc->cpu_loaded)
 		cc->cpu_loaded = depot_pop(&c->cache_depot_empty, &c->cache_depot_nempty);
 	kml_unlock(&c->cache_depot_lock, flags);
+	reaped_put(c, reaped, &cc->cpu_loaded);
 	if (!cc->cpu_loaded)
 		cc->cpu_loaded = mag_new(c);
 	if (!cc->cpu_loaded)
@@ -879,7 +946,7 @@ static noinline unsigned int cpu_reload(struct kml_cache *c, struct kml_slab_cpu
  */
 static noinline bool cpu_make_room(struct kml_cache *c, struct kml_slab_cpu *cc)
 {
-	struct kml_mag *m = NULL, *spill = NULL;
+	struct kml_mag *m = NULL, *spill = NULL, *reaped;
 	unsigned int spilled = cc->cpu_prev_avail;
 	unsigned long flags = 0;
 
@@ -888,6 +955,7 @@ static noinline bool cpu_make_room(struct kml_cache *c, struct kml_slab_cpu *cc)
 		return true;
 	}
 	kml_lock(&c->cache_depot_lock, flags);
+	reaped = depot_reap(c);
 	if (cc->cpu_prev && c->cache_depot_nfull < c->cache_depot_max)
 		depot_push(&c->cache_depot_full, &c->cache_depot_nfull, cc->cpu_prev);
 	else
@@ -901,6 +969,7 @@ static noinline bool cpu_make_room(struct kml_cache *c, struct kml_slab_cpu *cc)
 	else
 		c->cache_depot_misses++;
 	kml_unlock(&c->cache_depot_lock, flags);
+	reaped_put(c, reaped, m || spill ? NULL : &m);
 	if (spill) {
 		mag_empty(c, spill, spilled);
 		m = spill;
@@ -966,6 +1035,7 @@ static void depot_empty_locked(struct kml_cache *c)
 		mag_put_objs(c, m, c->cache_cpu_limit);
 		depot_push(&c->cache_depot_empty, &c->cache_depot_nempty, m);
 	}
+	c->cache_depot_min = 0;
 }
 
 /*
@@ -997,6 +1067,7 @@ static void depot_drain(struct kml_cache *c, bool try)
 	c->cache_depot_empty = NULL;
 	c->cache_depot_nfull = 0;
 	c->cache_depot_nempty = 0;
+	c->cache_depot_min = 0;
 	kml_unlock(&c->cache_depot_lock, flags);
 	while (full) {
 		m = full;
@@ -1759,6 +1830,7 @@ void kml_slab_stats(struct kml_cache *c, struct kml_cache_stats *st)
 			st->mag_swaps += KML_READ(cc->cpu_swaps);
 		}
 		kml_lock(&c->cache_depot_lock, flags);
+		st->depot_reaped = c->cache_depot_reaps;
 		st->depot_full = c->cache_depot_nfull;
 		st->depot_empty = c->cache_depot_nempty;
 		st->depot_objs = st->depot_full * c->cache_cpu_limit;

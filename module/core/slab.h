@@ -91,7 +91,7 @@ struct kml_cache {
 	unsigned int cache_colours;	/* colour offsets 0..colours-1 lines */
 	unsigned int cache_cpu_limit;	/* magazine size, 0 without a per-CPU layer */
 	unsigned int cache_cpu_batch;	/* objects per refill from the slabs */
-	unsigned int cache_depot_max;	/* full magazines the depot keeps */
+	unsigned int cache_depot_max;	/* full magazines the depot may keep */
 	unsigned int cache_empty_max;	/* empty slabs kept before reaping */
 	void (*cache_ctor)(void *obj);
 	struct kml_slab_sys *cache_sys;
@@ -102,6 +102,9 @@ struct kml_cache {
 	kml_lock_t cache_depot_lock;	/* the depot: the five below */
 	struct kml_mag *cache_depot_full, *cache_depot_empty;
 	unsigned int cache_depot_nfull, cache_depot_nempty;
+	unsigned int cache_depot_min;	/* fewest full magazines since the last reap */
+	unsigned long cache_depot_reaped_at;	/* kml_now() of the last reap */
+	unsigned long cache_depot_reaps;	/* full magazines reaped, unused an interval */
 	unsigned long cache_depot_hits;	/* a full or empty magazine was there */
 	unsigned long cache_depot_misses;	/* none was: the slabs or a new one */
 
@@ -245,6 +248,7 @@ struct kml_cache_stats {
 	/* the depot: objects in its full magazines, its magazines, hits, misses */
 	unsigned long depot_objs, depot_full, depot_empty, depot_hits, depot_misses;
 	unsigned long mag_swaps;	/* a CPU's two magazines exchanged */
+	unsigned long depot_reaped;	/* full magazines reaped, unused for a second */
 };
 
 void kml_slab_stats(struct kml_cache *c, struct kml_cache_stats *st);

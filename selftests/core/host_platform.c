@@ -6,6 +6,7 @@
 #define HOST_CPUS 4
 
 unsigned long kml_host_errors;
+unsigned long kml_host_ticks;
 static unsigned int next_slot;
 __thread unsigned int kml_host_slot = ~0u;
 __thread char kml_host_me;	/* its address names the thread: lock owners */

@@ -129,7 +129,9 @@ extern unsigned long kml_host_errors;	/* kml_err() calls, for tests */
 #define KML_CACHE_LINE			64
 #define kml_caller()			__builtin_return_address(0)
 #define KML_PS				"%p"
-#define kml_now()			((unsigned long)time(NULL))
+extern unsigned long kml_host_ticks;	/* the clock: tests move it */
+#define kml_now()			KML_READ(kml_host_ticks)
+#define KML_HZ				100
 #define kml_pid()			((int)getpid())
 
 /*

@@ -454,6 +454,53 @@ TEST_F(slab, magazines_and_depot_hold_a_bounded_amount)
 	on_cpu(0);
 }
 
+/* Bonwick's working set: full magazines the depot kept unused for an interval go back. */
+TEST_F(slab, depot_gives_back_what_it_kept_unused_for_a_second)
+{
+	struct kml_cache *c = create(&self->sys, "ws", 64, 0, 0, NULL);
+	struct kml_cache_stats st, was;
+	static void *objs[640];
+	void *o;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(ARRAY_SIZE(objs), 10 * c->cache_cpu_limit);
+	ASSERT_LE(8, c->cache_depot_max);
+	produce_consume(c, objs, ARRAY_SIZE(objs));	/* CPU 1 keeps two, the depot eight */
+	kml_slab_stats(c, &was);
+	EXPECT_EQ(8, was.depot_full);
+	/* Within the interval, a visit takes one magazine and reaps nothing. */
+	on_cpu(2);
+	ASSERT_NE(NULL, o = kml_slab_alloc(c, 0, NULL));
+	kml_slab_free(c, o, 0, NULL);
+	kml_slab_stats(c, &st);
+	EXPECT_EQ(0, st.depot_reaped);
+	EXPECT_EQ(7, st.depot_full);
+	/* An interval on, the first visit reaps what stayed below its low mark: none yet. */
+	kml_host_ticks += KML_HZ;
+	on_cpu(3);
+	ASSERT_NE(NULL, o = kml_slab_alloc(c, 0, NULL));
+	kml_slab_free(c, o, 0, NULL);
+	kml_slab_stats(c, &st);
+	EXPECT_EQ(0, st.depot_reaped);
+	EXPECT_EQ(6, st.depot_full);
+	/*
+	 * Another interval: the six it kept throughout go back to the slabs
+	 * whole, at the next visit (CPU 0's magazines are empty: it allocated
+	 * exactly twenty refills).
+	 */
+	kml_host_ticks += KML_HZ;
+	kml_slab_stats(c, &was);
+	on_cpu(0);
+	ASSERT_NE(NULL, o = kml_slab_alloc(c, 0, NULL));
+	kml_slab_stats(c, &st);
+	EXPECT_EQ(6, st.depot_reaped);
+	EXPECT_EQ(0, st.depot_full);
+	EXPECT_EQ(was.active_objs - 6 * c->cache_cpu_limit + c->cache_cpu_batch, st.active_objs);
+	EXPECT_EQ(0, check(c));
+	kml_slab_free(c, o, 0, NULL);
+	EXPECT_EQ(0, kml_slab_destroy(c));
+}
+
 /* What a caller that may sleep does before it fails: everything comes back. */
 TEST_F(slab, drain_takes_back_every_cpus_magazines_and_pages)
 {
