@@ -454,6 +454,18 @@ TEST_F(slab, magazines_and_depot_hold_a_bounded_amount)
 	on_cpu(0);
 }
 
+/* One allocation and free on @cpu, whose empty magazines send it to the depot. */
+static void visit_depot(struct kml_cache *c, unsigned int cpu, struct kml_cache_stats *st)
+{
+	void *o;
+
+	on_cpu(cpu);
+	o = kml_slab_alloc(c, 0, NULL);
+	KML_ASSERT(o);
+	kml_slab_free(c, o, 0, NULL);
+	kml_slab_stats(c, st);
+}
+
 /* Bonwick's working set: full magazines the depot kept unused for an interval go back. */
 TEST_F(slab, depot_gives_back_what_it_kept_unused_for_a_second)
 {
@@ -469,18 +481,12 @@ TEST_F(slab, depot_gives_back_what_it_kept_unused_for_a_second)
 	kml_slab_stats(c, &was);
 	EXPECT_EQ(8, was.depot_full);
 	/* Within the interval, a visit takes one magazine and reaps nothing. */
-	on_cpu(2);
-	ASSERT_NE(NULL, o = kml_slab_alloc(c, 0, NULL));
-	kml_slab_free(c, o, 0, NULL);
-	kml_slab_stats(c, &st);
+	visit_depot(c, 2, &st);
 	EXPECT_EQ(0, st.depot_reaped);
 	EXPECT_EQ(7, st.depot_full);
 	/* An interval on, the first visit reaps what stayed below its low mark: none yet. */
 	kml_host_ticks += KML_HZ;
-	on_cpu(3);
-	ASSERT_NE(NULL, o = kml_slab_alloc(c, 0, NULL));
-	kml_slab_free(c, o, 0, NULL);
-	kml_slab_stats(c, &st);
+	visit_depot(c, 3, &st);
 	EXPECT_EQ(0, st.depot_reaped);
 	EXPECT_EQ(6, st.depot_full);
 	/*
